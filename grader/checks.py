@@ -1,0 +1,83 @@
+"""Assertion helpers that teach: each failure says which call, what came out, what should have, and
+where the worst mismatch is. They refuse anything that is not a real NumPy array or number, so an object
+that claims to equal everything cannot pass."""
+import numbers
+
+import numpy as np
+
+
+class CheckFailed(AssertionError):
+    """A contract check failed; the message is written for the student."""
+
+
+def fail(message):
+    __tracebackhide__ = True
+    raise CheckFailed(message)
+
+
+def array(value, what, *, shape=None, ndim=None, finite=True):
+    """``value`` as a float ndarray, or a failure naming ``what`` (e.g. 'softmax(x)')."""
+    __tracebackhide__ = True
+    if type(value) is not np.ndarray:
+        fail(f'{what} should be a numpy array, but is {_typename(value)}')
+    if value.dtype.kind not in 'fiub':
+        fail(f'{what} has dtype {value.dtype}, but should hold numbers (float)')
+    if ndim is not None and value.ndim != ndim:
+        fail(f'{what} has {value.ndim} dimension(s) (shape {value.shape}), but should have {ndim}')
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        fail(f'{what} has shape {value.shape}, but should have shape {tuple(shape)}')
+    if finite and value.dtype.kind == 'f' and not np.all(np.isfinite(value)):
+        bad = np.argwhere(~np.isfinite(value))[0]
+        fail(f'{what} contains {value[tuple(bad)]} at index {tuple(int(i) for i in bad)}: '
+             f'every value should be finite')
+    return value.astype(float, copy=False) if value.dtype.kind != 'f' else value
+
+
+def scalar(value, what):
+    """A real number (Python or NumPy scalar, or a 0-d / single-element array) as float."""
+    __tracebackhide__ = True
+    if isinstance(value, np.ndarray) and type(value) is np.ndarray and value.size == 1 \
+            and value.dtype.kind in 'fiub':
+        value = value.reshape(()).item()
+    # exact types only: a float subclass could redefine __eq__ to equal anything
+    if not (type(value) in (int, float) or (isinstance(value, (np.integer, np.floating))
+                                            and type(value).__module__ == 'numpy')):
+        fail(f'{what} should be a number, but is {_typename(value)}')
+    value = float(value)
+    if not np.isfinite(value):
+        fail(f'{what} is {value}, but should be finite')
+    return value
+
+
+def close(actual, expected, what, *, rtol=1e-7, atol=0.0, why=''):
+    """``actual`` (already checked with ``array``/``scalar``) matches ``expected`` elementwise."""
+    __tracebackhide__ = True
+    a, e = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    if a.shape != e.shape:
+        fail(f'{what} has shape {a.shape}, but should have shape {e.shape}')
+    err = np.abs(a - e)
+    bad = err > atol + rtol * np.abs(e)
+    if not np.any(bad | (np.isnan(a) != np.isnan(e))):
+        return
+    idx = np.unravel_index(np.argmax(np.where(bad, err / (atol + rtol * np.abs(e) + 1e-300), -1)), a.shape)
+    at = f'[{", ".join(str(int(i)) for i in idx)}]' if a.ndim else ''
+    rel = err / np.maximum(np.abs(e), 1e-300)
+    fail(f'{what}{at} = {a[idx]:.10g}, but should be {e[idx]:.10g}'
+         f'{" (" + why + ")" if why else ""}; {int(bad.sum())} of {a.size} value(s) differ, '
+         f'max abs error {err.max():.3g}, max rel error {rel.max():.3g} (rtol={rtol:g}, atol={atol:g})')
+
+
+def that(condition, message):
+    __tracebackhide__ = True
+    if not condition:
+        fail(message)
+
+
+def _typename(value):
+    t = type(value)
+    return f'{t.__module__}.{t.__qualname__}' if t.__module__ not in ('builtins',) else t.__qualname__
+
+
+def shape_of(x):
+    """A short description of an input for messages: 'array (3, 5)'."""
+    return f'array {tuple(x.shape)}' if isinstance(x, np.ndarray) else repr(x)

@@ -1,0 +1,1 @@
+"""One module per ``python -m grader`` command (discovered by grader/__main__.py)."""

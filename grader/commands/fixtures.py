@@ -1,0 +1,23 @@
+"""Check or regenerate the stored test fixtures (reference outputs for fixed inputs).
+
+--check verifies the checksums in fixtures/manifest.json and that the reference still reproduces every
+stored case; --regenerate remakes them all deterministically (the same bytes twice)."""
+from grader import fixtures
+
+
+def add_arguments(parser):
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument('--check', action='store_true', help='verify the stored fixtures')
+    action.add_argument('--regenerate', action='store_true', help='remake the fixtures from the reference')
+
+
+def run(args):
+    if args.regenerate:
+        for path in fixtures.regenerate():
+            print(f'wrote {path}')
+        return 0
+    problems = fixtures.check()
+    for p in problems:
+        print(f'FIXTURE PROBLEM: {p}')
+    print('fixtures OK' if not problems else f'{len(problems)} problem(s)')
+    return 1 if problems else 0

@@ -1,0 +1,120 @@
+"""The pytest side of the harness, loaded by the root conftest.py: choosing the implementation under
+test, tying tests to rubric questions, deterministic seeding, teaching failure output, and a results
+file that the grader scores."""
+import json
+import os
+import shlex
+import time
+import zlib
+
+import numpy as np
+import pytest
+
+from grader import profiles  # noqa: F401  (registers and loads the Hypothesis profiles)
+from grader.impl import ENV_VAR, Implementation, SubmissionError, resolve
+from grader.rubric import BY_ID, QUESTIONS, marker_name, part_marker
+from grader.scoring import score, table
+
+_OUTCOMES = []
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup('harness', 'Neural Networks for Recognition harness')
+    group.addoption('--impl', default=None,
+                    help=f"implementation to test: 'student' (default), 'reference', or a folder holding "
+                         f"nn.py etc. (env {ENV_VAR})")
+    group.addoption('--data-dir', default=None,
+                    help='folder with the real course data (env NN_DATA_DIR); generated stand-ins otherwise')
+    group.addoption('--results-json', default=None, help='write one record per test here (for the grader)')
+    group.addoption('--no-score', action='store_true', help='do not print the per-question score table')
+
+
+def pytest_configure(config):
+    for q in QUESTIONS:
+        config.addinivalue_line('markers', f'{marker_name(q.id)}: question {q.id} ({q.title})')
+    for part in sorted({part_marker(q.id) for q in QUESTIONS}):
+        config.addinivalue_line('markers', f'{part}: every question of part {part[1:]}')
+    config.addinivalue_line('markers', 'question(id, weight=1): the rubric row a test earns points for')
+    config.addinivalue_line('markers', 'hidden: runs only in the autograder bundle')
+    config.addinivalue_line('markers', 'slow: trains a model (seconds to minutes)')
+    if config.getoption('data_dir'):
+        os.environ['NN_DATA_DIR'] = os.path.abspath(config.getoption('data_dir'))
+    try:
+        config.impl_label, config.impl_root = resolve(config.getoption('impl'))
+    except SubmissionError as exc:
+        raise pytest.UsageError(str(exc))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    # Runs before -m filtering so that `pytest -m q2_2_2` and `pytest -m q2` select by question.
+    for item in items:
+        mark = item.get_closest_marker('question')
+        if mark is None:
+            continue
+        qid = mark.args[0]
+        if qid not in BY_ID:
+            raise pytest.UsageError(f'{item.nodeid}: unknown question {qid!r} (see grader/rubric.py)')
+        item.add_marker(marker_name(qid))
+        item.add_marker(part_marker(qid))
+
+
+@pytest.fixture(scope='session')
+def impl(request):
+    return Implementation(request.config.impl_root, request.config.impl_label)
+
+
+@pytest.fixture(autouse=True)
+def _seed_global_rng(request):
+    """Submissions draw from np.random; seed it per test so every run sees the same numbers."""
+    np.random.seed(zlib.crc32(request.node.nodeid.encode()))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    mark = item.get_closest_marker('question')
+    if mark is None or not (report.when == 'call' or (report.when == 'setup' and not report.passed)):
+        return
+    if report.failed:
+        cmd = ['pytest', item.nodeid]
+        if item.config.impl_label != 'student':
+            cmd += ['--impl', item.config.impl_label]
+        report.sections.append(('Reproduce', ' '.join(shlex.quote(c) for c in cmd)))
+    _OUTCOMES.append({
+        'nodeid': item.nodeid,
+        'question': mark.args[0],
+        'weight': float(mark.kwargs.get('weight', 1)),
+        'function': f'{item.path.name}::{getattr(item, "originalname", item.name)}',
+        'outcome': 'passed' if report.passed else ('skipped' if report.skipped else 'failed'),
+        'message': _message(report),
+        'duration': round(report.duration, 4),
+        'hidden': item.get_closest_marker('hidden') is not None,
+    })
+
+
+def _message(report):
+    if report.passed:
+        return ''
+    if report.skipped:
+        return str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    crash = getattr(report.longrepr, 'reprcrash', None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    return text[:4000]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    path = session.config.getoption('results_json')
+    if path:
+        with open(path, 'w') as f:
+            json.dump({'impl': session.config.impl_label, 'finished': time.time(), 'tests': _OUTCOMES}, f,
+                      indent=1)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if not _OUTCOMES or config.getoption('no_score'):
+        return
+    asked = sorted({o['question'] for o in _OUTCOMES}, key=lambda q: [int(p) for p in q.split('.')])
+    terminalreporter.section(f'score for {config.impl_label}')
+    terminalreporter.write_line(table(score(_OUTCOMES, asked)))
