@@ -27,6 +27,8 @@ def pytest_addoption(parser):
                     help='folder with the real course data (env NN_DATA_DIR); generated stand-ins otherwise')
     group.addoption('--results-json', default=None, help='write one record per test here (for the grader)')
     group.addoption('--no-score', action='store_true', help='do not print the per-question score table')
+    group.addoption('--artifacts-dir', default=None,
+                    help='save the figures tests make here (env NN_ARTIFACTS_DIR); not saved otherwise')
 
 
 def pytest_configure(config):
@@ -64,6 +66,37 @@ def impl(request):
     return Implementation(request.config.impl_root, request.config.impl_label)
 
 
+class Artifacts:
+    """Figures a test makes from the submission's outputs (training curves, boxes over pages ...), for
+    the grader's report. Saved only when --artifacts-dir is given; recorded with the test's outcome."""
+
+    def __init__(self, folder, nodeid):
+        self.folder, self.nodeid, self.saved = folder, nodeid, []
+
+    @property
+    def enabled(self):
+        return self.folder is not None
+
+    def save_figure(self, name, fig, caption=''):
+        if self.folder is None:
+            return None
+        import matplotlib.pyplot as plt
+        os.makedirs(self.folder, exist_ok=True)
+        path = os.path.join(self.folder, f'{name}.png')
+        fig.savefig(path, dpi=80, bbox_inches='tight')
+        plt.close(fig)
+        self.saved.append({'name': name, 'path': path, 'caption': caption})
+        return path
+
+
+@pytest.fixture
+def artifacts(request):
+    folder = request.config.getoption('artifacts_dir') or os.environ.get('NN_ARTIFACTS_DIR')
+    art = Artifacts(folder, request.node.nodeid)
+    request.node.harness_artifacts = art
+    return art
+
+
 @pytest.fixture(autouse=True)
 def _seed_global_rng(request):
     """Submissions draw from np.random; seed it per test so every run sees the same numbers."""
@@ -91,6 +124,7 @@ def pytest_runtest_makereport(item, call):
         'message': _message(report),
         'duration': round(report.duration, 4),
         'hidden': item.get_closest_marker('hidden') is not None,
+        'artifacts': getattr(getattr(item, 'harness_artifacts', None), 'saved', []),
     })
 
 
