@@ -76,6 +76,9 @@ class Implementation:
         if str(self.root) not in sys.path:
             sys.path.insert(0, str(self.root))
 
+    def __repr__(self):
+        return f'Implementation({self.label!r})'
+
     @classmethod
     def from_spec(cls, spec=None):
         label, root = resolve(spec)

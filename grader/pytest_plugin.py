@@ -22,7 +22,7 @@ def pytest_addoption(parser):
     group = parser.getgroup('harness', 'Neural Networks for Recognition harness')
     group.addoption('--impl', default=None,
                     help=f"implementation to test: 'student' (default), 'reference', or a folder holding "
-                         f"nn.py etc. (env {ENV_VAR})")
+                         f"nn.py etc., written --impl=PATH (env {ENV_VAR})")
     group.addoption('--data-dir', default=None,
                     help='folder with the real course data (env NN_DATA_DIR); generated stand-ins otherwise')
     group.addoption('--results-json', default=None, help='write one record per test here (for the grader)')
@@ -113,7 +113,7 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         cmd = ['pytest', item.nodeid]
         if item.config.impl_label != 'student':
-            cmd += ['--impl', item.config.impl_label]
+            cmd.append(f'--impl={item.config.impl_label}')  # '=': a bare path would be taken as a test path
         report.sections.append(('Reproduce', ' '.join(shlex.quote(c) for c in cmd)))
     _OUTCOMES.append({
         'nodeid': item.nodeid,

@@ -39,7 +39,7 @@ def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, en
         selection = f'({selection}) and not hidden'
     with tempfile.TemporaryDirectory(prefix='nn-grade-') as tmp:
         results = os.path.join(tmp, 'results.json')
-        cmd = [sys.executable, '-m', 'pytest', str(paths.TESTS), '--impl', str(impl), '-m', selection,
+        cmd = [sys.executable, '-m', 'pytest', str(paths.TESTS), f'--impl={impl}', '-m', selection,
                '--results-json', results, '-q', '--no-score', '-p', 'no:cacheprovider', *extra_args]
         run_env = {**os.environ, 'HYPOTHESIS_PROFILE': 'grading', 'PYTHONHASHSEED': '0', 'MPLBACKEND': 'Agg',
                    **(env or {})}
