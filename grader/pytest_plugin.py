@@ -12,6 +12,8 @@ import pytest
 
 from grader import profiles  # noqa: F401  (registers and loads the Hypothesis profiles)
 from grader.impl import ENV_VAR, Implementation, SubmissionError, resolve
+from grader import isolation
+from grader.limits import DEFAULT as DEFAULT_LIMITS
 from grader.rubric import BY_ID, QUESTIONS, marker_name, part_marker
 from grader.scoring import score, table
 
@@ -27,6 +29,12 @@ def pytest_addoption(parser):
                     help='folder with the real course data (env NN_DATA_DIR); generated stand-ins otherwise')
     group.addoption('--results-json', default=None, help='write one record per test here (for the grader)')
     group.addoption('--no-score', action='store_true', help='do not print the per-question score table')
+    group.addoption('--isolate', action='store_true', default=None,
+                    help='run the submission in an isolated worker process with limits (as the grader does; '
+                         f'env {isolation.ENV_VAR}=1); without it, it is imported into pytest (debuggable)')
+    group.addoption('--worker-limits', default=None,
+                    help="default per-call limits of the isolated worker, e.g. 'wall=10,memory_mb=2000' "
+                         "(env NN_WORKER_LIMITS; tests may raise them with @pytest.mark.limits)")
     group.addoption('--artifacts-dir', default=None,
                     help='save the figures tests make here (env NN_ARTIFACTS_DIR); not saved otherwise')
 
@@ -39,6 +47,14 @@ def pytest_configure(config):
     config.addinivalue_line('markers', 'question(id, weight=1): the rubric row a test earns points for')
     config.addinivalue_line('markers', 'hidden: runs only in the autograder bundle')
     config.addinivalue_line('markers', 'slow: trains a model (seconds to minutes)')
+    config.addinivalue_line('markers', 'limits(wall=, cpu=, memory_mb=, output_mb=, budget=): per-call limits '
+                                       'of the isolated worker for this test (see grader/limits.py)')
+    config.isolate = bool(config.getoption('isolate') or os.environ.get(isolation.ENV_VAR) == '1')
+    try:
+        config.worker_limits = _parse_limits(config.getoption('worker_limits') or
+                                             os.environ.get('NN_WORKER_LIMITS', ''))
+    except (ValueError, TypeError) as exc:
+        raise pytest.UsageError(f'--worker-limits: {exc}')
     if config.getoption('data_dir'):
         os.environ['NN_DATA_DIR'] = os.path.abspath(config.getoption('data_dir'))
     try:
@@ -61,8 +77,31 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(part_marker(qid))
 
 
+def _parse_limits(text):
+    """'wall=10,memory_mb=2000' -> Limits (unknown names refused)."""
+    from dataclasses import fields, replace
+    types = {f.name: float for f in fields(DEFAULT_LIMITS)}
+    types.update(memory_mb=int, output_mb=int, reply_mb=int)
+    values = {}
+    for part in filter(None, (p.strip() for p in text.split(','))):
+        name, _, value = part.partition('=')
+        if name not in types:
+            raise ValueError(f'unknown limit {name!r}; known: {", ".join(types)}')
+        values[name] = types[name](value)
+    return replace(DEFAULT_LIMITS, **values)
+
+
+def pytest_report_header(config):
+    if config.isolate:
+        return f'submission: {isolation.isolation_status()}'
+
+
 @pytest.fixture(scope='session')
 def impl(request):
+    if request.config.isolate:
+        worker = isolation.WorkerImplementation(request.config.impl_root, request.config.impl_label)
+        request.addfinalizer(worker.close)
+        return worker
     return Implementation(request.config.impl_root, request.config.impl_label)
 
 
@@ -100,7 +139,17 @@ def artifacts(request):
 @pytest.fixture(autouse=True)
 def _seed_global_rng(request):
     """Submissions draw from np.random; seed it per test so every run sees the same numbers."""
-    np.random.seed(zlib.crc32(request.node.nodeid.encode()))
+    seed = zlib.crc32(request.node.nodeid.encode())
+    np.random.seed(seed)
+    if request.config.isolate:   # the worker's np.random gets the same seed before the test's first call
+        worker = request.getfixturevalue('impl')
+        mark = request.node.get_closest_marker('question')
+        worker.begin_test(seed, mark.args[0] if mark else None,
+                          request.config.worker_limits.with_marker(request.node.get_closest_marker('limits')))
+        yield
+        worker.end_test()   # no process the submission started outlives its test
+    else:
+        yield
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -115,6 +164,9 @@ def pytest_runtest_makereport(item, call):
         if item.config.impl_label != 'student':
             cmd.append(f'--impl={item.config.impl_label}')  # '=': a bare path would be taken as a test path
         report.sections.append(('Reproduce', ' '.join(shlex.quote(c) for c in cmd)))
+        printed = getattr(item.funcargs.get('impl'), 'output', '') if item.config.isolate else ''
+        if printed:   # shown to help, never read for the verdict
+            report.sections.append(('What the submission printed (last 4 kB)', printed))
     _OUTCOMES.append({
         'nodeid': item.nodeid,
         'question': mark.args[0],
@@ -142,8 +194,9 @@ def pytest_sessionfinish(session, exitstatus):
     path = session.config.getoption('results_json')
     if path:
         with open(path, 'w') as f:
-            json.dump({'impl': session.config.impl_label, 'finished': time.time(), 'tests': _OUTCOMES}, f,
-                      indent=1)
+            json.dump({'impl': session.config.impl_label, 'finished': time.time(), 'tests': _OUTCOMES,
+                       'isolation': isolation.isolation_status() if session.config.isolate else 'not isolated '
+                       '(the submission was imported into the test process)'}, f, indent=1)
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -19,6 +19,8 @@ class Question:
 NN_PIECES = ('initialize_weights', 'sigmoid', 'forward', 'softmax', 'compute_loss_and_acc',
              'sigmoid_deriv', 'backwards')
 
+Q7_PIECES = ('train_model',)
+
 QUESTIONS = [
     Question('1', 0, 'Theory facts (ungraded: written answers are graded by people)'),
     Question('2.1.2', 1, 'initialize_weights (Xavier)'),
@@ -30,18 +32,30 @@ QUESTIONS = [
              note='The training loop runs end to end on your get_random_batches, forward_backward, '
                   'sgd_step and train, with nn.py pieces 2.1-2.3 taken from the reference.'),
     Question('2.5.1', 5, 'numerical gradient checker', uses=NN_PIECES + ('forward_backward',)),
-    Question('3.1.1', 3, 'train the 1024-64-36 MLP on NIST36'),
+    Question('3.1.1', 3, 'train the 1024-64-36 MLP on NIST36', uses=NN_PIECES + ('get_random_batches',),
+             note='Your train_mlp runs end to end with the nn.py pieces of Q2 taken from the reference; the '
+                  'grader measures accuracy itself from the weights it returns. A bug in the loop itself '
+                  '(updates, batches, epochs) cannot be told apart from a weak model: it costs this row.'),
     Question('4.2', 10, 'findLetters'),
-    Question('4.4', 8, 'page to text'),
-    Question('5.1.1', 5, 'autoencoder forward/backward'),
+    Question('4.4', 8, 'page to text', uses=NN_PIECES + ('findLetters',),
+             note='Graded with the reference findLetters (q4.py) and nn.py pieces, and with weights of the '
+                  'reference Q3 MLP shipped in fixtures/, so a weak Q3 or Q4.2 does not cost these points.'),
+    Question('5.1.1', 5, 'autoencoder forward/backward', uses=NN_PIECES),
     Question('5.1.2', 3, 'momentum update'),
-    Question('5.2', 2, 'autoencoder training and PSNR'),
+    Question('5.2', 2, 'autoencoder training and PSNR',
+             uses=NN_PIECES + ('get_random_batches', 'ae_forward_backward', 'momentum_step'),
+             note='Your train_autoencoder loop runs with the reference nn.py pieces and the reference '
+                  'ae_forward_backward and momentum_step (q5.py); the grader computes the PSNR itself.'),
     Question('6.2', 6, 'PCA via SVD'),
     Question('7.1.1', 5, 'PyTorch MLP on NIST36'),
-    Question('7.1.2', 2, 'CNN on MNIST'),
-    Question('7.1.3', 3, 'CNN on NIST36'),
-    Question('7.1.4', 10, 'CNN on EMNIST Balanced, then the pages'),
-    Question('7.2.1', 5, 'SqueezeNet fine-tuning vs a small net from scratch'),
+    Question('7.1.2', 2, 'CNN on MNIST', uses=Q7_PIECES,
+             note='Trains with the reference train_model (graded in 7.1.1), so a broken training loop is charged once.'),
+    Question('7.1.3', 3, 'CNN on NIST36', uses=Q7_PIECES,
+             note='Trains with the reference train_model (graded in 7.1.1), so a broken training loop is charged once.'),
+    Question('7.1.4', 10, 'CNN on EMNIST Balanced, then the pages', uses=Q7_PIECES,
+             note='Trains with the reference train_model (graded in 7.1.1), so a broken training loop is charged once.'),
+    Question('7.2.1', 5, 'SqueezeNet fine-tuning vs a small net from scratch', uses=Q7_PIECES,
+             note='Trains with the reference train_model (graded in 7.1.1), so a broken training loop is charged once.'),
 ]
 
 BY_ID = {q.id: q for q in QUESTIONS}

@@ -1,0 +1,101 @@
+"""What ``python -m grader data`` reports: which data is in use for each set, checks, regeneration."""
+import time
+from pathlib import Path
+
+from grader.datasets import DataError, location, manifest
+from grader.npzio import sha256
+
+SETS = ('nist36', 'pages', 'MNIST', 'EMNIST', 'flowers17')
+
+
+def _size(paths):
+    return sum(p.stat().st_size for p in paths if p.is_file())
+
+
+def _files(folder):
+    return sorted(p for p in Path(folder).rglob('*') if p.is_file())
+
+
+def sets():
+    """One dict per set: name, kind ('real' or 'generated'), path, sizes, bytes, files {name: sha256}."""
+    from grader.datasets import nist36, pages, torchvision_sets
+    rows = []
+    src = nist36.source()
+    if src.kind == 'real':
+        files = [src.path / f'nist36_{s}.mat' for s in nist36.SPLITS]
+        sizes = {s: int(nist36.load(s)[0].shape[0]) for s in nist36.SPLITS}
+    else:
+        files = [src.path]
+        sizes = dict(manifest.read(src.path.parent).get('sizes', {}))
+    rows.append(_row('nist36', src.kind, src.path, sizes, files))
+    folder = location.generated(pages.NAME)
+    rows.append(_row('pages', 'generated', folder, manifest.read(folder).get('sizes', {}),
+                     [p for p in _files(folder) if p.suffix in ('.jpg', '.json') and p.name != 'manifest.json']))
+    real = pages.real_folder()
+    if real is not None:
+        photos = [p for p in _files(real) if p.suffix.lower() in ('.jpg', '.jpeg', '.png')]
+        rows.append(_row('real pages', 'real', real, {'pages': len(pages.real_pages())},
+                         photos + [real / pages.TRUTH]))
+    for name in ('MNIST', 'EMNIST', 'flowers17'):
+        kind, folder = torchvision_sets.source(name)
+        if kind == 'generated':
+            sizes = manifest.read(folder).get('sizes', {})
+            files = [folder / rel for rel in manifest.read(folder).get('files', {})]
+            rows.append(_row(name, kind, folder, sizes, files, listed=name != 'flowers17'))
+        else:
+            counts = {split: n for split, (n, _) in torchvision_sets.validate(name).items()}
+            rows.append(_row(name, kind, folder, counts, _files(folder), listed=name != 'flowers17'))
+    return rows
+
+
+def _row(name, kind, path, sizes, files, listed=True):
+    files = [Path(f) for f in files]
+    return {'name': name, 'kind': kind, 'path': str(path), 'sizes': sizes, 'bytes': _size(files),
+            'n_files': len(files),
+            'files': {f.name: sha256(f) for f in files if f.is_file()} if listed else {}}
+
+
+def check():
+    """Problems (sentences naming the file) with the shipped stand-ins and with the real data in use."""
+    from grader.datasets import nist36, pages, torchvision_sets
+    problems = []
+    for name in SETS:
+        problems += manifest.problems(location.generated(name))
+    checks = [('nist36', lambda: [nist36.read(location.generated('nist36') / nist36.FILE, s)
+                                  for s in nist36.SPLITS]),
+              ('pages', lambda: pages.read_pages(location.generated(pages.NAME), True)),
+              ('real nist36', lambda: [nist36.load(s) for s in nist36.SPLITS]),
+              ('real pages', pages.real_pages)]
+    checks += [(name, lambda name=name: torchvision_sets.validate(name)) for name in torchvision_sets.NAMES]
+    for _, fn in checks:
+        try:
+            fn()
+        except DataError as exc:
+            problems.append(str(exc))
+    return sorted(set(problems))
+
+
+def generators():
+    from grader.datasets import nist36, pages, torchvision_sets
+    return {'nist36': nist36.generate, 'pages': pages.generate,
+            'MNIST': lambda: torchvision_sets.generate('MNIST'),
+            'EMNIST': lambda: torchvision_sets.generate('EMNIST'),
+            'flowers17': lambda: torchvision_sets.generate('flowers17')}
+
+
+def regenerate(names=None, report=print):
+    """Remake the shipped stand-ins ``names`` (default all); reports time and size of each."""
+    gens = generators()
+    names = list(names or SETS)
+    unknown = [n for n in names if n not in gens]
+    if unknown:
+        raise DataError(f'unknown data set(s) {", ".join(unknown)}; choose from {", ".join(SETS)}')
+    results = {}
+    for name in names:
+        start = time.perf_counter()
+        files, _ = gens[name]()
+        seconds = time.perf_counter() - start
+        results[name] = (seconds, _size(files), files)
+        report(f'{name}: {len(files)} files, {_size(files) / 1e6:.2f} MB in {seconds:.1f} s '
+               f'-> {location.generated(name)}')
+    return results

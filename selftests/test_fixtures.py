@@ -1,0 +1,80 @@
+"""The stored fixtures: regenerating them gives the shipped bytes again, and ``check`` notices a
+damaged, stale or missing file."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from grader import fixtures, npzio, paths
+
+pytestmark = pytest.mark.skipif(not paths.REFERENCE.is_dir(), reason='needs the reference solution')
+
+
+def _files(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob('*') if p.is_file())
+
+
+def test_regenerating_gives_the_shipped_bytes(tmp_path):
+    written = fixtures.regenerate(root=tmp_path)
+    assert written, 'regenerate wrote nothing'
+    shipped = paths.FIXTURES
+    for path in written + [tmp_path / fixtures.MANIFEST, tmp_path / 'hidden' / fixtures.MANIFEST]:
+        rel = path.relative_to(tmp_path)
+        assert (shipped / rel).is_file(), f'{rel} is generated but not shipped: run python -m grader fixtures --regenerate'
+        assert path.read_bytes() == (shipped / rel).read_bytes(), \
+            f'{rel}: regenerating gives other bytes than the shipped file (not deterministic, or stale)'
+
+
+@pytest.fixture
+def copy(tmp_path):
+    """A private copy of fixtures/ that a test may damage; check() finds nothing wrong with it as is."""
+    root = tmp_path / 'fixtures'
+    shutil.copytree(paths.FIXTURES, root)
+    assert fixtures.check(root) == []
+    return root
+
+
+def _one_of(problems, *words):
+    return any(all(w in p for w in words) for p in problems)
+
+
+def test_check_catches_a_damaged_file(copy):
+    target = copy / 'q2' / 'softmax.npz'
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    problems = fixtures.check(copy)
+    assert _one_of(problems, 'softmax.npz', 'checksum'), problems
+
+
+def test_check_catches_a_stale_case_with_a_matching_checksum(copy):
+    """A stored case edited and its checksum updated (a hand edit): the reference rerun still notices."""
+    target = copy / 'hidden' / 'q2' / 'backwards.npz'
+    arrays = npzio.load_npz(target)
+    arrays['1/grad_W'] = arrays['1/grad_W'] + 1e-9
+    npzio.save_npz(target, arrays)
+    manifest_path = copy / 'hidden' / fixtures.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest['files']['q2/backwards.npz'] = npzio.sha256(target)
+    manifest_path.write_text(json.dumps(manifest))
+    problems = fixtures.check(copy)
+    assert _one_of(problems, 'backwards.npz', '1/grad_W', 'not what the reference produces'), problems
+
+
+def test_check_catches_missing_files(copy):
+    (copy / 'q2' / 'loss.npz').unlink()
+    manifest_path = copy / fixtures.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    del manifest['files']['q2/forward.npz']
+    manifest_path.write_text(json.dumps(manifest))
+    problems = fixtures.check(copy)
+    assert _one_of(problems, 'loss.npz', 'missing'), problems
+    assert _one_of(problems, 'q2/forward', 'lists no file'), problems
+
+
+def test_stored_cases_round_trip():
+    """What a test reads back is what the generator built (strings stay str, arrays keep dtype)."""
+    for case in fixtures.cases('q2/forward'):
+        assert isinstance(case['activation'], str)
+        assert case['X'].dtype == np.float64 and case['post_act'].shape[0] == case['X'].shape[0]

@@ -1,0 +1,243 @@
+"""The grader end to end: `grade` on real implementations (reference, broken variants, rule breakers),
+its output formats, hidden-test secrecy, crash safety, determinism, agreement with a student's local
+pytest, `batch` and `selfcheck`. Runs are limited to a few Q2 questions to stay fast."""
+import csv
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zipfile
+
+import pytest
+
+from grader import grading, paths, results, rubric, variants
+from grader.commands import selfcheck
+from grader.run import run_tests
+
+BROKEN = ('softmax-no-shift', 'backwards-bias-axis', 'batches-with-replacement')
+FEW = ['2.2.2', '2.3.1', '2.4.1']
+
+
+def variant(name):
+    return next(v for v in variants.CATALOGUE if v.name == name)
+
+
+def make(tmp_path, name, files=None):
+    """A hand-in folder: the reference with a catalogue variant's bug (or a plain copy), then ``files``
+    ({name: text or None to delete}) applied on top."""
+    dest = tmp_path / name
+    if name in {v.name for v in variants.CATALOGUE}:
+        variants.materialize(variant(name), dest)
+    else:
+        dest.mkdir(parents=True, exist_ok=True)
+        for p in paths.REFERENCE.glob('*.py'):
+            (dest / p.name).write_text(p.read_text())
+    for fname, text in (files or {}).items():
+        if text is None:
+            (dest / fname).unlink()
+        else:
+            (dest / fname).write_text(text)
+    return dest
+
+
+def cli(*args, cwd=paths.ROOT):
+    return subprocess.run([sys.executable, '-m', 'grader', *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+def load(out):
+    return json.loads((out / 'results.json').read_text())
+
+
+def test_grade_reference_full_marks_and_every_format(tmp_path):
+    out = tmp_path / 'out'
+    proc = cli('grade', 'reference', '--out', out, '--only', '2.2.2,2.2.3', '--format',
+               'gradescope,prairielearn,junit')
+    assert proc.returncode == 0, proc.stderr
+    assert '2.2.2' in proc.stdout and 'total' in proc.stdout, proc.stdout
+    gs = load(out)
+    assert (gs['score'], gs['max_score']) == (6.0, 6), gs['output']
+    assert {'score', 'max_score', 'execution_time', 'output', 'tests'} <= set(gs)
+    for t in gs['tests']:
+        assert {'name', 'number', 'score', 'max_score', 'status', 'output', 'visibility'} <= set(t)
+        assert t['status'] == 'passed'
+    pl = json.loads((out / 'results-prairielearn.json').read_text())
+    assert pl['gradable'] is True and pl['score'] == 1.0
+    assert sum(t['max_points'] for t in pl['tests']) == pytest.approx(6)
+    suites = ET.fromstring((out / 'junit.xml').read_text())
+    assert suites.tag == 'testsuites' and not suites.findall('.//failure')
+    counted = sum(int(re.match(r'(\d+) of (\d+)', t['output']).group(2)) for t in gs['tests'])
+    assert len(suites.findall('.//testcase')) == counted > 10
+    for name in ('report.md', 'report.html'):
+        text = (out / name).read_text()
+        assert '2.2.2' in text and 'softmax' in text
+
+
+def test_max_score_always_adds_up_to_the_rubric():
+    """Questions without tests, with hidden tests, with rule violations or after a crash: the entries'
+    max_score adds up to the rubric's points for the questions asked."""
+    outcomes = [
+        {'nodeid': 't::a', 'question': '2.2.2', 'function': 'f::a', 'weight': 1.0, 'outcome': 'passed',
+         'message': '', 'hidden': False},
+        {'nodeid': 't::b[case0]', 'question': '2.2.2', 'function': 'f::b', 'weight': 2.0, 'outcome': 'failed',
+         'message': 'expected 0.2010', 'hidden': False},
+        {'nodeid': 't::b[hidden0]', 'question': '2.2.2', 'function': 'f::b', 'weight': 2.0, 'outcome': 'passed',
+         'message': '', 'hidden': True},
+        {'nodeid': 't::c', 'question': '2.4.1', 'function': 'f::c', 'weight': 1.0, 'outcome': 'passed',
+         'message': '', 'hidden': False},
+    ]
+    everything = [q.id for q in rubric.QUESTIONS]
+    for result in (results.build('x', everything, outcomes, violations={'2.4.1': ['no sklearn']}),
+                   results.build('x', everything, outcomes, crashed_run='pytest died'),
+                   results.failed('x', everything, 'internal')):
+        assert sum(e.max_score for e in result.entries) == pytest.approx(90) == result.max_score
+        assert result.score == pytest.approx(sum(r.score for r in result.rows.values()))
+    r = results.build('x', everything, outcomes, violations={'2.4.1': ['no sklearn']})
+    # 2.2.2: f::a (weight 1) passed; f::b (weight 2) half passed -> 3 * (1 + 1) / 3 = 2 points,
+    # of which the hidden case is worth 3 * 1 / 3 = 1 point.
+    vis, hid = [e for e in r.entries if e.qid == '2.2.2']
+    assert (vis.score, vis.max_score, hid.score, hid.max_score) == (1.0, 2.0, 1.0, 1.0)
+    assert hid.visibility == 'after_published' and vis.visibility == 'visible'
+    assert r.rows['2.4.1'].score == 0 and 'no sklearn' in [e for e in r.entries if e.qid == '2.4.1'][0].output
+    assert r.status['3.1.1'] == 'no tests yet'
+    crashed = results.build('x', everything, outcomes, crashed_run='pytest died')
+    assert crashed.status['3.1.1'] == 'not graded: pytest died'
+
+
+def test_hidden_feedback_reveals_no_expected_values(tmp_path):
+    sub = make(tmp_path, 'softmax-wrong-axis')
+    run = run_tests(sub, ['2.2.2'])
+    hidden_failures = [o['message'] for o in run.outcomes if o['hidden'] and o['outcome'] == 'failed']
+    assert hidden_failures, 'this variant must fail some hidden tests for the check to mean anything'
+    grading.grade(sub, tmp_path / 'out', ['2.2.2'], formats=list(results.FORMATS))
+    written = ''.join((tmp_path / 'out' / f).read_text() for f in
+                      ('results.json', 'results-prairielearn.json', 'junit.xml', 'report.md', 'report.html'))
+    for message in hidden_failures:
+        for line in message.splitlines():
+            if len(line) > 20:
+                assert line not in written and json.dumps(line)[1:-1] not in written, line
+    hidden = [t for t in load(tmp_path / 'out')['tests'] if t['visibility'] == 'after_published']
+    assert hidden and all(results.HIDDEN_ADVICE in t['output'] for t in hidden if t['status'] == 'failed')
+    visible = [t for t in load(tmp_path / 'out')['tests'] if t['visibility'] == 'visible']
+    assert any('Reproduce: pytest' in t['output'] for t in visible), 'visible tests teach'
+
+
+def test_rule_breakers_lose_only_the_affected_questions(tmp_path):
+    sub = make(tmp_path, 'rules', {'q2.py': 'import sklearn\n' + (paths.REFERENCE / 'q2.py').read_text()})
+    out = tmp_path / 'out'
+    proc = cli('grade', sub, '--out', out, '--only', '2.2.2,2.4.1,2.5.1')
+    assert proc.returncode == 0, proc.stderr
+    gs = load(out)
+    points = gs['extra_data']['questions']
+    assert points == {'2.2.2': 3.0, '2.4.1': 0.0, '2.5.1': 0.0}, points
+    msg = next(t['output'] for t in gs['tests'] if t['number'] == '2.4.1')
+    assert "q2.py line 1 imports 'sklearn'" in msg and 'does not allow' in msg
+
+
+def test_missing_file_and_syntax_error_cost_only_their_questions(tmp_path):
+    missing = make(tmp_path, 'missing', {'q2.py': None, 'util.py': None})
+    r = grading.grade(missing, tmp_path / 'o1', FEW)
+    # nn.py's questions keep full marks; 2.4.1 keeps only its get_random_batches tests (nn.py).
+    assert [r.rows[q].score for q in FEW[:2]] == [3.0, 7.0] and 0 < r.rows['2.4.1'].score < 5
+    assert 'q2.py is missing' in next(e.output for e in r.entries if e.qid == '2.4.1')
+    assert any('util.py' in n for n in r.notes), 'the course-given util.py is supplied, and the report says so'
+    broken = make(tmp_path, 'syntax', {'nn.py': (paths.REFERENCE / 'nn.py').read_text() + '\ndef f(:\n'})
+    r = grading.grade(broken, tmp_path / 'o2', ['2.2.2'])
+    assert r.rows['2.2.2'].score == 0
+    assert any(n.startswith('nn.py: SyntaxError') and '(line ' in n for n in r.notes), r.notes
+
+
+def test_a_crash_still_writes_a_valid_result(tmp_path, monkeypatch):
+    def explode(*a, **k):
+        raise RuntimeError('disk on fire')
+    monkeypatch.setattr(grading, 'run_tests', explode)
+    r = grading.grade(paths.REFERENCE, tmp_path / 'out', None)
+    gs = load(tmp_path / 'out')
+    assert gs['score'] == 0 and gs['max_score'] == 90 and 'disk on fire' in gs['output']
+    assert sum(t['max_score'] for t in gs['tests']) == pytest.approx(90)
+    assert r.error.startswith('internal grader error')
+
+
+def test_refused_handin_gives_a_result_and_exit_0(tmp_path):
+    z = tmp_path / 'slip.zip'
+    with zipfile.ZipFile(z, 'w') as zf:
+        zf.writestr('../nn.py', 'x')
+    proc = cli('grade', z, '--out', tmp_path / 'out', '--only', '2')
+    assert proc.returncode == 0, proc.stderr
+    gs = load(tmp_path / 'out')
+    assert gs['score'] == 0 and gs['max_score'] == 28 and 'refused' in gs['output']
+
+
+def test_usage_errors_are_one_line(tmp_path):
+    proc = cli('grade', '--only', '9.9', '--out', tmp_path)
+    assert proc.returncode == 2 and 'unknown question' in proc.stderr and 'Traceback' not in proc.stderr
+    proc = cli('grade', '--format', 'pdf', '--out', tmp_path)
+    assert proc.returncode == 2 and 'unknown --format pdf' in proc.stderr
+
+
+@pytest.mark.parametrize('name', ['reference', *BROKEN])
+def test_same_submission_same_score(tmp_path, name):
+    impl = 'reference' if name == 'reference' else make(tmp_path, name)
+    runs = [run_tests(impl, FEW) for _ in range(3)]
+    assert len({r.total for r in runs}) == 1, [r.total for r in runs]
+    assert len({tuple((o['nodeid'], o['outcome']) for o in r.outcomes) for r in runs}) == 1
+    if name != 'reference':
+        assert runs[0].total < sum(rubric.BY_ID[q].points for q in FEW)
+
+
+def test_local_pytest_and_grader_agree_on_visible_tests(tmp_path):
+    sub = make(tmp_path, 'softmax-no-shift')
+    local = tmp_path / 'local.json'
+    env = {k: v for k, v in os.environ.items() if k not in ('HYPOTHESIS_PROFILE', 'PYTHONHASHSEED')}
+    subprocess.run([sys.executable, '-m', 'pytest', 'tests', f'--impl={sub}', '-m', 'q2', '-q',
+                    '--results-json', str(local), '-p', 'no:cacheprovider'], cwd=paths.ROOT, env=env,
+                   capture_output=True, timeout=600)
+    mine = {o['nodeid']: o['outcome'] for o in json.loads(local.read_text())['tests'] if not o['hidden']}
+    r = grading.grade(sub, tmp_path / 'out', rubric.select('2'))
+    graded = {o['nodeid']: o['outcome'] for e in r.entries for o in e.tests if not o['hidden']}
+    assert mine == graded
+    assert 'failed' in mine.values() and 'passed' in mine.values()
+
+
+def test_batch_gradebook_keeps_every_run(tmp_path):
+    folder = tmp_path / 'handins'
+    folder.mkdir()
+    make(folder, 'alice')
+    make(folder, 'carol', {'q2.py': 'import sklearn\n' + (paths.REFERENCE / 'q2.py').read_text()})
+    bob = make(tmp_path, 'softmax-no-shift')
+    with zipfile.ZipFile(folder / 'bob.zip', 'w') as zf:
+        for p in bob.glob('*.py'):
+            zf.write(p, f'bob-hw/{p.name}')
+    out = tmp_path / 'out'
+    for _ in range(2):
+        proc = cli('batch', folder, '--jobs', 2, '--out', out, '--only', '2.2.2,2.4.1')
+        assert proc.returncode == 0, proc.stderr
+    assert '3/3' in proc.stderr, 'a progress bar on stderr'
+    with open(out / 'gradebook.csv') as f:
+        rows = {r['submission']: r for r in csv.DictReader(f)}
+    assert {n: float(r['score']) for n, r in rows.items()} == {'alice': 8.0, 'bob': 5.0 + float(rows['bob']['2.2.2']),
+                                                               'carol': 3.0}
+    assert float(rows['bob']['2.2.2']) < 3
+    with sqlite3.connect(out / 'gradebook.sqlite') as db:
+        runs = db.execute('SELECT submission, harness, checksum, graded_at FROM runs').fetchall()
+    assert len(runs) == 6 and all(h and len(c) == 64 and t for _, h, c, t in runs)
+    assert (out / 'histogram.png').stat().st_size > 1000
+    with open(out / 'pass_rates.csv') as f:
+        rates = {r['question']: float(r['full_marks_share']) for r in csv.DictReader(f)}
+    assert rates == {'2.2.2': pytest.approx(2 / 3, abs=1e-3), '2.4.1': pytest.approx(2 / 3, abs=1e-3)}
+    assert (out / 'bob' / 'results.json').is_file()
+
+
+def test_selfcheck_verdicts(tmp_path):
+    wrong_claim = variants.Variant('claims-wrong-question', 'softmax bug declared as a sigmoid bug',
+                                   patches=variant('softmax-no-shift').patches, loses=('2.2.1',))
+    catalogue = [variant('softmax-no-shift'), variant('sigmoid-expit'), wrong_claim]
+    rows = selfcheck.checks(['2.2.1', '2.2.2'], catalogue, jobs=2)
+    verdicts = {r[0]: r[3] for r in rows}
+    assert verdicts == {'rubric total': True, 'reference': True, 'stubs (student/)': True,
+                        'variant softmax-no-shift': True, 'variant sigmoid-expit': True,
+                        'variant claims-wrong-question': False}, selfcheck.render(rows)
+    assert 'FAIL' in selfcheck.render(rows)

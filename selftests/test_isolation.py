@@ -1,0 +1,301 @@
+"""The isolated worker (grader/isolation.py, worker.py, wire.py, limits.py): the data format, the call
+semantics the graded tests rely on, and the hostile corpus (selftests/hostile/) graded the way the
+grader grades a hand-in."""
+import json
+import os
+import re
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import activations, isolation, paths, wire
+from grader.impl import SubmissionError
+from grader.limits import DEFAULT, LimitExceeded, Limits
+from grader.run import run_tests
+
+HOSTILE = Path(__file__).parent / 'hostile'
+Q2 = ['2.1.2', '2.2.1', '2.2.2', '2.2.3', '2.3.1', '2.4.1', '2.5.1']
+# The test tree is shared with parts under construction; a module that fails to collect must not stop these runs.
+RUN_ARGS = ['--continue-on-collection-errors']
+
+
+# ---------------------------------------------------------------- wire format
+
+def _roundtrip(value):
+    r, w = os.pipe()
+    try:
+        wire.write(w, value)
+        return wire.read(wire.Reader(r), limit=1 << 30)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_wire_roundtrips_plain_data_exactly():
+    value = {'a': np.arange(12.0).reshape(3, 4)[:, ::2], 'b': (np.float64(0.1), np.int64(-3), True, None),
+             'c': [1, 2.5, float('nan'), 'text', b'\x00\x01'], 'd': np.array(['x', 'yz']),
+             'e': np.zeros((0, 3)), 'f': np.bool_(True), 'g': np.float32(1.5)}
+    back = _roundtrip(value)
+    assert type(back) is dict and list(back) == list(value)
+    np.testing.assert_array_equal(back['a'], value['a'])
+    assert back['a'].flags.writeable, 'decoded arrays must be ordinary writable arrays'
+    assert type(back['b']) is tuple and type(back['b'][0]) is np.float64 and back['b'][0] == 0.1
+    assert type(back['b'][1]) is np.int64 and back['b'][2:] == (True, None)
+    assert back['c'][:2] == [1, 2.5] and np.isnan(back['c'][2]) and back['c'][3:] == ['text', b'\x00\x01']
+    assert back['d'].dtype == value['d'].dtype and back['e'].shape == (0, 3)
+    assert type(back['f']) is np.bool_ and type(back['g']) is np.float32
+
+
+class _Equal(float):
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.parametrize('value', [np.array([object()]), np.zeros(2).view(np.matrix), _Equal(1.0), {1: 2},
+                                   np.zeros(1, dtype=[('a', 'f8')]), np.array([1 + 2j]), lambda x: x],
+                         ids=['object-array', 'ndarray-subclass', 'float-subclass', 'int-keys', 'structured',
+                              'complex', 'function'])
+def test_wire_refuses_what_is_not_plain_data(value):
+    with pytest.raises(wire.WireError, match='not plain data'):
+        wire.encode(value)
+
+
+@pytest.mark.parametrize('tree', [{'$': 'nd', 'd': '|O8', 's': [1], 'b': 0}, {'$': 'nd', 'd': '<f8', 's': [2], 'b': 0},
+                                  {'$': 'pickle', 'v': 'x'}, {'$': 'handle', 'id': 1}],
+                         ids=['object-dtype', 'short-buffer', 'unknown-tag', 'handle-without-resolver'])
+def test_wire_decoding_refuses_malformed_messages(tree):
+    """A hostile worker controls every byte it sends: decoding checks, and never runs code."""
+    with pytest.raises(wire.WireError):
+        wire.decode(tree, [bytearray(8)])
+
+
+def test_wire_read_stops_at_the_size_limit():
+    r, w = os.pipe()
+    try:
+        wire.write(w, np.zeros(1000))
+        with pytest.raises(wire.WireError, match='limit'):
+            wire.read(wire.Reader(r), limit=4000)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+# ---------------------------------------------------------------- call semantics
+
+SUBMISSION = '''
+import numpy as np
+
+def fill(params, name=''):
+    params['W' + name] = np.ones((2, 2))
+    params.pop('drop', None)
+
+def scribble(x):
+    x[...] = -1
+    return x.sum()
+
+def apply(fn, x):
+    return fn(x)
+
+def draw(n):
+    return np.random.uniform(size=n)
+
+class Model:
+    scale = 3.0
+    def predict(self, x):
+        return self.scale * x
+
+def model():
+    return Model()
+
+def slow(seconds):
+    import time
+    time.sleep(seconds)
+
+def spawn():
+    import subprocess
+    subprocess.Popen(['sleep', '1000'], start_new_session=True)
+    print('started a sleeper')
+
+def spin():
+    while True:
+        pass
+
+def whoami():
+    import os
+    return os.getuid()
+'''
+
+
+@pytest.fixture
+def worker(tmp_path):
+    (tmp_path / 'nn.py').write_text(SUBMISSION)
+    impl = isolation.WorkerImplementation(tmp_path)
+    impl.begin_test(seed=0, question='2.2.2', limits=Limits(wall=10))
+    yield impl
+    impl.close()
+
+
+def test_dict_arguments_come_back_in_place_and_arrays_are_copies(worker):
+    params = {'drop': 1, 'keep': np.zeros(3)}
+    same = params
+    assert worker.module('nn').fill(params, name='x') is None
+    assert params is same and sorted(params) == ['Wx', 'keep'], params
+    np.testing.assert_array_equal(params['Wx'], np.ones((2, 2)))
+    x = np.arange(4.0)
+    assert worker.module('nn').scribble(x) == -4.0
+    np.testing.assert_array_equal(x, np.arange(4.0), err_msg='the worker modified the grader\'s array')
+
+
+def test_callables_are_sent_by_name(worker):
+    x = np.array([-1.0, 2.0])
+    np.testing.assert_array_equal(worker.module('nn').apply(activations.relu, x), [0.0, 2.0])
+    nn = worker.module('nn')
+    np.testing.assert_array_equal(nn.apply(nn.scribble, x.copy()), -2.0)
+    with pytest.raises(wire.WireError, match='cannot be sent to the isolated worker'):
+        nn.apply(lambda v: v, x)
+
+
+def test_objects_stay_in_the_worker_as_handles(worker):
+    model = worker.module('nn').model()
+    assert isinstance(model, isolation.Handle) and 'Model' in repr(model)
+    assert model.scale == 3.0
+    np.testing.assert_array_equal(model.predict(np.ones(2)), [3.0, 3.0])
+
+
+def test_worker_rng_is_seeded_like_direct_mode(worker):
+    """The same per-test seed as the plugin's np.random.seed in direct mode gives the same draws."""
+    worker.begin_test(seed=1234, question='2.2.2', limits=Limits(wall=10))
+    got = worker.module('nn').draw(5)
+    np.random.seed(1234)
+    np.testing.assert_array_equal(got, np.random.uniform(size=5))
+
+
+def test_a_limit_fails_the_call_and_the_worker_restarts(worker):
+    worker.begin_test(seed=0, question='2.2.2', limits=Limits(wall=1))
+    start = time.monotonic()
+    with pytest.raises(LimitExceeded, match=r'^nn\.slow exceeded the 1 s wall-time limit'):
+        worker.module('nn').slow(30)
+    assert time.monotonic() - start < 5
+    with pytest.raises(LimitExceeded, match='was not run: earlier in this test'):
+        worker.module('nn').slow(0)
+    worker.begin_test(seed=0, question='2.2.2', limits=Limits(wall=10))
+    assert worker.module('nn').slow(0) is None and worker.restarts == 1
+
+
+def test_question_budget_stops_further_calls(worker):
+    worker.begin_test(seed=0, question='2.2.2', limits=Limits(wall=10, budget=0.5))
+    worker.module('nn').slow(0.6)
+    with pytest.raises(LimitExceeded, match='question 2.2.2 used up its 0.5 s time budget'):
+        worker.module('nn').slow(0)
+
+
+def test_limits_marker_overrides_and_refuses_unknown_names():
+    class Mark:
+        args, kwargs = (), {'wall': 300, 'memory_mb': 6000}
+    assert DEFAULT.with_marker(Mark()) == Limits(wall=300, memory_mb=6000)
+    Mark.kwargs = {'walltime': 3}
+    with pytest.raises(ValueError, match='walltime'):
+        DEFAULT.with_marker(Mark())
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='the worker changes user only when the grader runs as root')
+def test_worker_runs_as_an_unprivileged_uid_of_its_own(worker):
+    assert worker.module('nn').whoami() in isolation.UIDS
+    assert isolation.isolation_status().startswith('isolated')
+
+
+def test_processes_left_behind_are_killed_at_the_end_of_the_test(worker):
+    worker.module('nn').spawn()
+    assert 'started a sleeper' in worker.output
+    assert worker.end_test() == 1
+    assert not _survivors()
+    assert worker.module('nn').slow(0) is None   # a new worker serves the next test
+
+
+def test_cpu_limit(worker):
+    worker.begin_test(seed=0, question='2.2.2', limits=Limits(wall=30, cpu=1))
+    start = time.monotonic()
+    with pytest.raises(LimitExceeded, match=r'^nn\.spin exceeded the 1 s CPU-time limit'):
+        worker.module('nn').spin()
+    assert time.monotonic() - start < 10
+
+
+# ---------------------------------------------------------------- whole runs
+
+def _survivors():
+    """Live processes under a worker uid (root mode); killed ones get a moment to be reaped."""
+    for _ in range(20):
+        alive = [p for p in os.listdir('/proc') if p.isdigit() and isolation._uid_of(p) in isolation.UIDS
+                 and (isolation._state(p) or 'Z')[0] not in 'ZX']
+        if not alive:
+            return []
+        time.sleep(0.1)
+    return alive
+
+
+def test_reference_gets_full_marks_and_stubs_zero_isolated():
+    for impl, expected in (('reference', 28.0), ('student', 0.0)):
+        result = run_tests(impl, Q2, extra_args=RUN_ARGS + ['--isolate'])
+        assert result.outcomes, result.output[-3000:]
+        assert result.total == expected, (impl, {q: r.score for q, r in result.rows.items()}, result.output[-3000:])
+
+
+def build(attack, folder):
+    """The honest course files with the attack's nn.py / q2.py appended; other files copied as they are."""
+    folder.mkdir(parents=True)
+    for name in ('util.py', 'nn.py', 'q2.py'):
+        shutil.copyfile(paths.REFERENCE / name, folder / name)
+    for path in attack.iterdir():
+        if path.name in ('nn.py', 'q2.py'):
+            with open(folder / path.name, 'a') as f:
+                f.write('\n\n# ---- attack ----\n' + path.read_text())
+        elif path.name != 'expected.json' and path.is_file():
+            shutil.copyfile(path, folder / path.name)
+    return folder
+
+
+ATTACKS = sorted(p for p in HOSTILE.iterdir() if (p / 'expected.json').is_file())
+
+
+@pytest.mark.parametrize('attack', ATTACKS, ids=[p.name for p in ATTACKS])
+def test_hostile_submission(attack, tmp_path):
+    expected = json.loads((attack / 'expected.json').read_text())
+    folder = build(attack, tmp_path / 'handin')
+    forged = paths.ROOT / 'results.json'
+    existed = forged.exists()
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(('127.0.0.1', 47913))
+    listener.listen()
+    listener.setblocking(False)
+    start = time.monotonic()
+    try:
+        result = run_tests(folder, expected['questions'], timeout=600,
+                           extra_args=RUN_ARGS + ['--isolate', f"--worker-limits={expected['limits']}"])
+        try:
+            listener.accept()
+            pytest.fail(f'{attack.name}: the submission reached a socket on 127.0.0.1')
+        except BlockingIOError:
+            pass
+    finally:
+        listener.close()
+    elapsed = time.monotonic() - start
+    assert result.outcomes, f'{attack.name}: no results were written\n{result.output[-3000:]}'
+    assert result.returncode in (0, 1), result.output[-3000:]
+    scores = {q: r.score for q, r in result.rows.items()}
+    assert scores == pytest.approx(expected['scores'], abs=1e-3), (attack.name, scores, result.output[-3000:])
+    if expected['message']:
+        messages = [o['message'] for o in result.outcomes if o['outcome'] == 'failed'
+                    and o['question'] == expected['questions'][0]]
+        assert any(re.search(expected['message'], m) for m in messages), (attack.name, messages[:5])
+    assert not _survivors(), f'{attack.name}: processes of the worker survived the run: {_survivors()}'
+    assert forged.exists() == existed, f'{attack.name} wrote {forged}'
+    if (attack / 'honest').is_dir():   # the same answers without the attack: the attack must not earn more
+        honest = run_tests(build(attack / 'honest', tmp_path / 'honest'), expected['questions'], timeout=600,
+                           extra_args=RUN_ARGS + ['--isolate', f"--worker-limits={expected['limits']}"])
+        assert {q: r.score for q, r in honest.rows.items()} == scores, (attack.name, honest.rows)
+    print(f"\n| {expected['attack']} | {scores} | {elapsed:.1f} s |")

@@ -1,0 +1,136 @@
+"""The graded tests against the catalogue in grader/variants/: each broken variant (a real student bug)
+loses points on every question in its ``loses`` and keeps full marks on its ``keeps`` (the rubric's
+reference swap charges a bug once); each correct alternative keeps full marks where it is graded.
+
+Every variant is graded once, through the grader's own path (grader.run.run_tests in a fresh pytest
+process, on only the questions the variant names, with other parts' test files left out), two at a
+time; the kill table (variant, questions, points) is written to the terminal at the end of the run."""
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from grader import paths, variants
+from grader.rubric import BY_ID
+from grader.run import run_tests
+from grader.variants import PatchError, Variant
+
+pytestmark = pytest.mark.skipif(not paths.REFERENCE.is_dir(), reason='needs the reference solution')
+TIMEOUT = 300   # seconds per variant: a variant that hangs fails its own test, not the whole run
+
+
+def _parts(qids):
+    return {q.split('.')[0] for q in qids}
+
+
+def _only_parts(qids):
+    """pytest arguments leaving out the test files of other parts (test_q<part>_*.py): less to import,
+    and a work-in-progress file of another part cannot break these runs."""
+    keep = _parts(qids)
+    return tuple(f'--ignore={p}' for p in sorted(paths.TESTS.glob('test_q*.py'))
+                 if re.match(r'test_q(\d+)', p.name).group(1) not in keep)
+
+
+BASELINE = tuple(q for q in BY_ID if q.startswith('2.'))   # cheap to grade the reference on
+
+
+def _grade(job):
+    variant, root = job
+    impl = 'reference' if variant is None else str(variants.materialize(variant, root / variant.name))
+    qids = BASELINE if variant is None else variants.questions(variant)
+    return run_tests(impl, questions=qids, extra_args=_only_parts(qids), timeout=TIMEOUT)
+
+
+@pytest.fixture(scope='module')
+def graded(tmp_path_factory, request):
+    """{variant name: RunResult} for the variants whose tests were selected (``-k``), plus the
+    reference's run on the Q2 questions under the key None."""
+    root = tmp_path_factory.mktemp('variants')
+    wanted = {item.callspec.params['name'] for item in request.session.items
+              if getattr(item, 'callspec', None) and 'name' in item.callspec.params}
+    jobs = [(None, root)] + [(v, root) for v in variants.CATALOGUE if v.name in wanted]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip([v and v.name for v, _ in jobs], pool.map(_grade, jobs)))
+    reporter = request.config.pluginmanager.get_plugin('terminalreporter')
+    if reporter is not None:
+        _write_table(reporter, results)
+    return results
+
+
+def _write_table(reporter, results):
+    reporter.write_sep('-', 'kill table (variant: points per graded question)')
+    for v in (v for v in variants.CATALOGUE if v.name in results):
+        rows = results[v.name].rows
+        cells = '  '.join(f"{q}{'*' if q in v.loses else ''} {rows[q].score:g}/{rows[q].max_score:g}"
+                          for q in variants.questions(v) if q in rows)
+        reporter.write_line(f"{'broken ' if v.loses else 'correct'} {v.name:<30} {cells}")
+    reporter.write_line('(* = a question the variant must lose points on; all others must keep full marks)')
+
+
+@pytest.mark.parametrize('name', [v.name for v in variants.CATALOGUE])
+def test_variant_scores_as_declared(graded, name):
+    variant, result = variants.by_name(name), graded[name]
+    assert result.returncode in (0, 1), f'{name}: pytest did not finish normally:\n{result.output[-3000:]}'
+    reference = graded[None].rows
+    for qid in (q for q in variants.questions(variant) if q in reference):
+        ran, expected = len(result.rows[qid].tests), len(reference[qid].tests)
+        assert ran == expected, f'{name}: {ran} tests of {qid} ran, the reference ran {expected}'
+    problems = variants.problems(variant, result.rows)
+    assert not problems, f'{name} ({variant.description}):\n' + '\n'.join(problems)
+
+
+def test_reference_run_scores_full_marks(graded):
+    """The baseline the counts above are compared with."""
+    for qid, row in graded[None].rows.items():
+        assert row.graded and row.score == row.max_score, f'reference: {qid} {row.score}/{row.max_score}'
+
+
+def test_catalogue_covers_issue_2():
+    """At least 20 broken Q2 variants, every graded Q2 question loses to at least one of them, and the
+    ways of handling the remainder that SPEC.md allows are all there as correct alternatives."""
+    q2 = [v for v in variants.CATALOGUE if any(q.startswith('2.') for q in v.loses + v.keeps)]
+    broken = [v for v in q2 if not v.correct]
+    assert len(broken) >= 20, len(broken)
+    lost = {q for v in broken for q in v.loses}
+    assert lost >= {q for q in BY_ID if q.startswith('2.') and BY_ID[q].points}, sorted(lost)
+    names = {v.name for v in q2 if v.correct}
+    assert {'batches-drop-remainder', 'batches-array-split-floor', 'batches-array-split-ceil'} <= names
+
+
+def test_every_variant_changes_the_reference(tmp_path):
+    for v in variants.CATALOGUE:
+        dest = variants.materialize(v, tmp_path / v.name)
+        changed = [f for f in {p[0] for p in v.patches}
+                   if (dest / f).read_text() != (paths.REFERENCE / f).read_text()]
+        assert changed, f'{v.name}: the patched files equal the reference'
+        for f in changed:
+            compile((dest / f).read_text(), f'{v.name}/{f}', 'exec')
+
+
+def test_materialize_refuses_a_patch_that_does_not_match_once(tmp_path):
+    missing = Variant('x', 'old text gone', (('nn.py', 'no such text in nn.py', 'y'),), ('2.2.2',))
+    with pytest.raises(PatchError, match='occurs 0 times'):
+        variants.materialize(missing, tmp_path / 'a')
+    twice = Variant('x', 'ambiguous', (('nn.py', 'def ', 'def  '),), ('2.2.2',))
+    with pytest.raises(PatchError, match='occurs [2-9][0-9]* times'):
+        variants.materialize(twice, tmp_path / 'b')
+    with pytest.raises(ValueError, match='must say which questions'):
+        Variant('x', 'neither lost nor kept', (('nn.py', 'a', 'b'),), ())
+
+
+def test_old_course_util_runs_only_with_the_compat_shim(tmp_path):
+    """The 'util-np-float' variant really exercises the shim: its relu_deriv fails on plain NumPy 2 and
+    works when loaded the way the grader loads a submission."""
+    dest = variants.materialize(variants.by_name('util-np-float'), tmp_path / 'old')
+    call = 'import numpy as np; print(list(util.relu_deriv(np.array([-1.0, 2.0]))))'
+    plain = subprocess.run([sys.executable, '-c', f'import util; {call}'], cwd=dest, capture_output=True, text=True)
+    assert plain.returncode != 0 and 'float' in plain.stderr, plain.stdout + plain.stderr
+    shimmed = subprocess.run(
+        [sys.executable, '-c', f"from grader.impl import Implementation; util = Implementation({str(dest)!r})"
+                               f".module('util'); {call}"],
+        cwd=paths.ROOT, capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(paths.ROOT)})
+    assert shimmed.returncode == 0 and shimmed.stdout.strip() == '[np.float64(0.0), np.float64(1.0)]', \
+        shimmed.stdout + shimmed.stderr

@@ -1,0 +1,89 @@
+"""What the Q7 tests share: the submission's q7 module with torch seeded and pinned, and the steps
+"build a model, train it with the grader's settings, score it on the grader's held-out data".
+
+Nothing here imports torch at module level, so collecting the Q7 test files costs the NumPy questions
+nothing (selftests/test_torch_isolation.py checks it). The submission's models are only ever touched
+through grader.torch_eval (logits, parameters, layer_types)."""
+import zlib
+
+import numpy as np
+import pytest
+
+from grader import checks, torch_data, torch_eval
+from grader.rubric import BY_ID
+
+
+@pytest.fixture
+def q7(impl, request):
+    """The submission's q7 module, after seeding every RNG from the test's id and pinning threads.
+    Questions after 7.1.1 train with the reference's train_model (rubric ``uses``), so a broken
+    training loop is charged once, in 7.1.1."""
+    pytest.importorskip('torch', reason='Q7 needs torch and torchvision (pip install -r requirements-torch.txt)')
+    torch_eval.setup(zlib.crc32(request.node.nodeid.encode()))
+    qid = request.node.get_closest_marker('question').args[0]
+    uses = BY_ID[qid].uses
+    if uses:
+        with impl.reference_pieces('q7', uses, source='q7'):
+            yield impl.module('q7')
+    else:
+        yield impl.module('q7')
+
+
+def build(q7, task_name, **kwargs):
+    """The submission's model for a task, or a failure naming the builder."""
+    task = torch_data.TASKS[task_name]
+    model = getattr(q7, task.build)(**kwargs)
+    import torch
+    checks.that(isinstance(model, torch.nn.Module),
+                f'{task.build}() should return a torch.nn.Module, but returned {type(model).__name__}')
+    return model
+
+
+def check_scores(scores, n, classes, call):
+    """One row of ``classes`` raw scores per input, not probabilities (CrossEntropyLoss applies the
+    softmax itself: a softmax inside the model is applied twice)."""
+    __tracebackhide__ = True
+    checks.that(scores.shape == (n, classes),
+                f'{call} returned shape {scores.shape}; expected ({n}, {classes}): one score per class')
+    checks.array(scores, call)
+    rows_are_probs = np.all((scores >= 0) & (scores <= 1)) and np.allclose(scores.sum(1), 1, atol=1e-4)
+    checks.that(not rows_are_probs,
+                f'{call} returned rows that are probabilities (in [0, 1], summing to 1): the model should '
+                f'return raw scores (logits); nn.CrossEntropyLoss applies log-softmax itself, so a softmax '
+                f'in the model is applied twice')
+
+
+def train(q7, model, task_name, x=None, y=None, **overrides):
+    """Train with the grader's settings; checks the returned history; returns it as an array."""
+    task = torch_data.TASKS[task_name]
+    settings = {**task.settings, **overrides}
+    if x is None:
+        (x, y), _ = task.data()
+    call = f'train_model({task.build}(), x {x.shape}, y, ' + ', '.join(f'{k}={v}' for k, v in settings.items()) + ')'
+    history = q7.train_model(model, x, y, **settings)
+    checks.that(isinstance(history, (list, tuple)) and len(history) == settings['epochs'],
+                f'{call} should return one (loss, accuracy) pair per epoch ({settings["epochs"]}), got '
+                f'{len(history) if hasattr(history, "__len__") else type(history).__name__}')
+    h = np.array([[checks.scalar(v, f'{call} history[{i}]') for v in pair] for i, pair in enumerate(history)])
+    checks.that(h.shape[1] == 2, f'{call}: each history entry should be (mean loss, accuracy)')
+    return h, call
+
+
+def held_out_accuracy(model, task_name):
+    """The grader's measurement: accuracy on held-out examples whose labels stay here."""
+    task = torch_data.TASKS[task_name]
+    _, (x, y) = task.data()
+    scores = torch_eval.logits(model, x)
+    check_scores(scores, len(x), task.classes, f'{task.build}() model on held-out x {x.shape}')
+    return torch_eval.accuracy(scores, y), scores, y
+
+
+def changed(before, after):
+    """Names of parameters whose values differ between two torch_eval.parameters snapshots."""
+    return sorted(n for n in before if n in after and not np.array_equal(before[n][1], after[n][1]))
+
+
+@pytest.fixture
+def data_kind():
+    """torch_data.kind: 'real' or 'generated' for a set (thresholds differ)."""
+    return torch_data.kind

@@ -1,0 +1,61 @@
+"""Q7.1.1 the Q3 network in PyTorch (build_mlp) and the training loop every Q7 model uses (train_model).
+
+The grader trains the model with its own settings and measures accuracy itself on NIST36's validation
+set; the numbers train_model reports are only checked for form."""
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from grader import checks, torch_data, torch_eval
+from tests.q7_support import build, changed, check_scores, data_kind, held_out_accuracy, q7, train  # noqa: F401
+
+pytestmark = pytest.mark.question('7.1.1')
+
+# Held-out (validation) accuracy after train_model with TASKS['mlp'] (30 epochs, Adam lr 2e-3, batch 32,
+# all 10,800 training examples). Generated stand-in: see THRESHOLDS_NOTE below. Real NIST36 (SPEC.md
+# section 5: 77-79.7% reported for this net): 0.72, not measured here (no real files on this machine).
+MIN_ACCURACY = {'generated': 0.05, 'real': 0.72}
+# The best held-out accuracy the reference MLP reached (real: the top of SPEC.md's 77-79.7%): the Q7.1.3 CNN
+# bar lies above it.
+MLP_BEST = {'generated': 0.12, 'real': 0.797}
+
+
+def _blocks(params):
+    """The two weight matrices and biases of a 1024-64-36 net, found by shape (any layer names)."""
+    by_shape = {v.shape: (n, v) for n, (_, v) in params.items()}
+    want = {'W1': (64, 1024), 'b1': (64,), 'W2': (36, 64), 'b2': (36,)}
+    shapes = sorted(v.shape for _, v in params.values())
+    checks.that(len(params) == 4 and all(s in by_shape for s in want.values()),
+                f'build_mlp() has parameters of shapes {shapes}; the Q3 net 1024 -> 64 -> 36 has exactly '
+                f'{sorted(want.values())} (two nn.Linear layers)')
+    return {k: by_shape[s][1].astype(float) for k, s in want.items()}
+
+
+def test_mlp_architecture(q7):
+    """The outputs equal the grader's own sigmoid(x W1' + b1) W2' + b2 computed from the model's
+    parameters: two linear layers, a sigmoid between, raw scores out."""
+    model = build(q7, 'mlp')
+    p = _blocks(torch_eval.parameters(model))
+    x = np.random.RandomState(0).rand(20, 1024).astype(np.float32)
+    scores = torch_eval.logits(model, x)
+    check_scores(scores, 20, 36, 'build_mlp()(x (20, 1024))')
+    expected = expit(x @ p['W1'].T + p['b1']) @ p['W2'].T + p['b2']
+    checks.close(scores, expected, 'build_mlp()(x (20, 1024))', rtol=1e-4, atol=1e-4,
+                 why='expected sigmoid(x W1^T + b1) W2^T + b2: a sigmoid hidden layer and raw scores out')
+
+
+@pytest.mark.slow
+@pytest.mark.question('7.1.1', weight=2)
+def test_mlp_trains_to_threshold(q7, data_kind):
+    model = build(q7, 'mlp')
+    before = torch_eval.parameters(model)
+    history, call = train(q7, model, 'mlp')
+    moved = changed(before, torch_eval.parameters(model))
+    checks.that(len(moved) == len(before), f'{call} left parameters {sorted(set(before) - set(moved))} '
+                'unchanged: every parameter should be updated (optimizer.step() after loss.backward())')
+    checks.that(history[-1, 0] < history[0, 0], f'{call}: the mean loss went from {history[0, 0]:.3f} in '
+                f'the first epoch to {history[-1, 0]:.3f} in the last; it should fall')
+    acc, _, _ = held_out_accuracy(model, 'mlp')
+    bar = MIN_ACCURACY[data_kind('NIST36')]
+    checks.that(acc >= bar, f'after {call} the model classifies {acc:.1%} of the NIST36 validation set '
+                f'correctly (measured by the grader); it should reach {bar:.0%}')

@@ -1,0 +1,35 @@
+"""Q7.1.2 a CNN on MNIST, read through torchvision.datasets.MNIST from a local root.
+
+The grader trains build_mnist_cnn() with the reference train_model (the loop is graded in 7.1.1) on
+300 digits per class and measures accuracy itself on 100 test digits per class."""
+import numpy as np
+import pytest
+
+from grader import checks, torch_eval
+from tests.q7_support import build, check_scores, data_kind, held_out_accuracy, q7, train  # noqa: F401
+
+pytestmark = pytest.mark.question('7.1.2')
+
+# Held-out accuracy after TASKS['mnist_cnn'] (3 epochs, Adam lr 2e-3, batch 32, 3,000 digits).
+# Real MNIST: the course reports 97.1% after 5 full epochs (SPEC.md section 5); with 5% of the data and 3
+# epochs a small CNN gets about 94-95%: 0.90, not measured here.
+MIN_ACCURACY = {'generated': 0.3, 'real': 0.90}
+
+
+def test_mnist_cnn_architecture(q7):
+    model = build(q7, 'mnist_cnn')
+    kinds = torch_eval.layer_types(model)
+    checks.that('Conv2d' in kinds, f'build_mnist_cnn() has layers {kinds}: a CNN needs nn.Conv2d layers')
+    x = np.random.RandomState(0).rand(5, 1, 28, 28).astype(np.float32)
+    check_scores(torch_eval.logits(model, x), 5, 10, 'build_mnist_cnn()(x (5, 1, 28, 28))')
+
+
+@pytest.mark.slow
+@pytest.mark.question('7.1.2', weight=2)
+def test_mnist_cnn_trains_to_threshold(q7, data_kind):
+    model = build(q7, 'mnist_cnn')
+    history, call = train(q7, model, 'mnist_cnn')
+    acc, _, _ = held_out_accuracy(model, 'mnist_cnn')
+    bar = MIN_ACCURACY[data_kind('MNIST')]
+    checks.that(acc >= bar, f'after {call} the CNN classifies {acc:.1%} of 1,000 held-out MNIST digits '
+                f'correctly (measured by the grader); it should reach {bar:.0%}')

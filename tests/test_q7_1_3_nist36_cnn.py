@@ -1,0 +1,41 @@
+"""Q7.1.3 a CNN on NIST36 that beats the MLP of Q7.1.1.
+
+The grader trains build_nist36_cnn() with the reference train_model on all 10,800 training crops
+(reshaped to (N, 1, 32, 32), still transposed as the course stores them) and measures accuracy itself on
+the validation set. "Beats the MLP" is built into the bar: it lies above every held-out accuracy the
+reference MLP reached in calibration (test_q7_1_1_mlp.py)."""
+import numpy as np
+import pytest
+
+from grader import checks, torch_eval
+from tests.q7_support import build, check_scores, data_kind, held_out_accuracy, q7, train  # noqa: F401
+from tests.test_q7_1_1_mlp import MLP_BEST
+
+pytestmark = pytest.mark.question('7.1.3')
+
+# Held-out accuracy after TASKS['nist36_cnn'] (6 epochs, Adam lr 1e-3, batch 32). Generated stand-in:
+# see the calibration note. Real NIST36: the course reports 84.5-90% (SPEC.md section 5): 0.82, not
+# measured here.
+MIN_ACCURACY = {'generated': 0.3, 'real': 0.82}
+
+
+def test_nist36_cnn_architecture(q7):
+    model = build(q7, 'nist36_cnn')
+    kinds = torch_eval.layer_types(model)
+    checks.that('Conv2d' in kinds, f'build_nist36_cnn() has layers {kinds}: a CNN needs nn.Conv2d layers')
+    x = np.random.RandomState(0).rand(5, 1, 32, 32).astype(np.float32)
+    check_scores(torch_eval.logits(model, x), 5, 36, 'build_nist36_cnn()(x (5, 1, 32, 32))')
+
+
+@pytest.mark.slow
+@pytest.mark.question('7.1.3', weight=2)
+def test_nist36_cnn_beats_the_mlp(q7, data_kind):
+    kind = data_kind('NIST36')
+    bar = MIN_ACCURACY[kind]
+    assert bar > MLP_BEST[kind], 'calibration: the CNN bar must lie above the MLP'
+    model = build(q7, 'nist36_cnn')
+    _, call = train(q7, model, 'nist36_cnn')
+    acc, _, _ = held_out_accuracy(model, 'nist36_cnn')
+    checks.that(acc >= bar, f'after {call} the CNN classifies {acc:.1%} of the NIST36 validation set '
+                f'correctly (measured by the grader); it should reach {bar:.0%}, above the MLP '
+                f'(best reference MLP run: {MLP_BEST[kind]:.1%})')
