@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 
 from grader import report, results
+from grader.isolation import HIDE_ENV
 from grader.rubric import QUESTIONS
 from grader.run import run_tests
 from grader.submission import SubmissionRefused, prepare
@@ -30,9 +31,12 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
     sub = None
     try:
         sub = prepare(source)
+        # The submission runs only in the isolated worker, never in the pytest process that decides the
+        # verdicts; the worker cannot see the output folder (where results.json is written).
         run = run_tests(sub.root, questions, hidden=hidden, timeout=timeout,
-                        extra_args=['--continue-on-collection-errors', f'--artifacts-dir={figures.resolve()}',
-                                    *extra_args])
+                        extra_args=['--isolate', '--continue-on-collection-errors',
+                                    f'--artifacts-dir={figures.resolve()}', *extra_args],
+                        env={HIDE_ENV: str(out.resolve())})
         notes = sub.notes()
         crashed = ''
         if run.returncode not in NORMAL_EXIT:

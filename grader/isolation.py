@@ -37,8 +37,8 @@ UIDS = range(2_000_000, 3_000_000)   # a uid no account uses: no files, no other
 ENV_VAR = 'NN_ISOLATE'
 HIDE_ENV = 'NN_WORKER_HIDE'   # extra folders to hide from the worker (os.pathsep-separated), e.g. results/
 # The harness modules the worker needs, copied next to the submission (nothing else of the harness).
-WORKER_MODULES = ('__init__.py', 'activations.py', 'compat.py', 'impl.py', 'limits.py', 'paths.py', 'wire.py',
-                  'worker.py')
+WORKER_MODULES = ('__init__.py', 'activations.py', 'checks.py', 'compat.py', 'impl.py', 'limits.py', 'paths.py',
+                  'torch_eval.py', 'wire.py', 'worker.py')
 MAX_PROCESSES = 256           # RLIMIT_NPROC of the worker's user: a fork bomb stops here
 CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWUSER = 0x00020000, 0x40000000, 0x10000000
 MS_RDONLY, MS_BIND, MS_REC, MS_PRIVATE = 1, 4096, 16384, 1 << 18
@@ -314,13 +314,13 @@ def _outgoing(generation):
     def tag(obj):
         if isinstance(obj, Proxy):
             return {'$': 'ref', 'module': obj.module, 'name': obj.name}
-        name = getattr(obj, 'harness_name', None)
-        if name is not None and activations.REGISTRY.get(name) is obj:
-            return {'$': 'fn', 'name': name}
-        if isinstance(obj, Handle):
+        if isinstance(obj, Handle):   # before any getattr: a handle's attributes live in the worker
             if obj._worker.generation != generation:
                 raise SubmissionError(f'{obj!r} belonged to a worker that was stopped (after a crash or limit)')
             return {'$': 'handle', 'id': obj._id}
+        name = getattr(obj, 'harness_name', None)
+        if name is not None and activations.REGISTRY.get(name) is obj:
+            return {'$': 'fn', 'name': name}
         return None
     return tag
 
@@ -358,6 +358,11 @@ class Handle:
             raise AttributeError(name)
         return self._worker_impl().request({'op': 'getattr', 'handle': self._id, 'name': name},
                                            f'{self._type}.{name}', worker=self._worker)['value']
+
+    def probe_in_worker(self, name, *args):
+        """grader.torch_eval.PROBES[name](this object, *args), run in the worker; plain data back."""
+        return self._worker_impl().request({'op': 'probe', 'handle': self._id, 'name': name, 'args': list(args)},
+                                           f'{name}({self._type})', worker=self._worker)['value']
 
     def _worker_impl(self):
         return self._worker.owner
@@ -398,6 +403,16 @@ class WorkerImplementation:
 
     def module(self, name):
         return ModuleView(self, name)
+
+    def seed_worker(self, seed):
+        """Q7: seed random, np.random and torch in the worker (grader.torch_eval.setup there); this
+        replaces the per-test seed the first call would otherwise apply."""
+        self._seed = None
+        self.request({'op': 'seed', 'value': int(seed)}, 'seeding the worker')
+
+    def stage_checkpoint(self, name, data):
+        """Put ``data`` (bytes; None removes it) in the worker's torch hub cache as ``name``."""
+        self.request({'op': 'stage', 'name': name, 'data': data}, f'staging {name}')
 
     # -- per test (called by the pytest plugin)
     def begin_test(self, seed, question=None, limits=DEFAULT):
@@ -526,4 +541,7 @@ def _failure(call, error, limits):
         return SubmissionError(f'{call} called sys.exit({message}) instead of returning')
     if etype == 'SubmissionError':
         return SubmissionError(message)
+    if etype == 'CheckFailed':   # a harness check run in the worker (grader.torch_eval): same sentence
+        from grader.checks import CheckFailed
+        return CheckFailed(message)
     return SubmissionError(f'{call} raised {etype}: {message}{" (" + where + ")" if where else ""}')

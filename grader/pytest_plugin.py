@@ -13,6 +13,7 @@ import pytest
 from grader import profiles  # noqa: F401  (registers and loads the Hypothesis profiles)
 from grader.impl import ENV_VAR, Implementation, SubmissionError, resolve
 from grader import isolation
+from grader.checks import NOT_GRADABLE
 from grader.limits import DEFAULT as DEFAULT_LIMITS
 from grader.rubric import BY_ID, QUESTIONS, marker_name, part_marker
 from grader.scoring import score, table
@@ -136,6 +137,16 @@ def artifacts(request):
     return art
 
 
+@pytest.fixture
+def measure(request):
+    """``measure(name, value)`` records a figure the grader measured (an accuracy, a PSNR, a recall ...)
+    with the test's outcome, for the report and benchmarks/run.py; returns ``value``."""
+    def record(name, value):
+        request.node.user_properties.append((name, round(float(value), 6)))
+        return value
+    return record
+
+
 @pytest.fixture(autouse=True)
 def _seed_global_rng(request):
     """Submissions draw from np.random; seed it per test so every run sees the same numbers."""
@@ -172,19 +183,29 @@ def pytest_runtest_makereport(item, call):
         'question': mark.args[0],
         'weight': float(mark.kwargs.get('weight', 1)),
         'function': f'{item.path.name}::{getattr(item, "originalname", item.name)}',
-        'outcome': 'passed' if report.passed else ('skipped' if report.skipped else 'failed'),
+        'outcome': _outcome(report),
         'message': _message(report),
         'duration': round(report.duration, 4),
         'hidden': item.get_closest_marker('hidden') is not None,
+        'metrics': {k: v for k, v in item.user_properties if type(v) is float},
         'artifacts': getattr(getattr(item, 'harness_artifacts', None), 'saved', []),
     })
+
+
+def _outcome(report):
+    if report.passed:
+        return 'passed'
+    if report.skipped:   # only the trusted side can skip: a submission's exceptions arrive as failures
+        return 'not gradable' if _message(report).startswith(NOT_GRADABLE) else 'skipped'
+    return 'failed'
 
 
 def _message(report):
     if report.passed:
         return ''
     if report.skipped:
-        return str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        text = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        return text.removeprefix('Skipped: ')
     crash = getattr(report.longrepr, 'reprcrash', None)
     text = crash.message if crash is not None else str(report.longrepr)
     return text[:4000]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from grader import paths
 from grader.rubric import BY_ID
-from grader.scoring import score
+from grader.scoring import NOT_GRADABLE, score
 
 HIDDEN_VISIBILITY = 'after_published'
 HIDDEN_ADVICE = ('Hidden tests run the same checks as the visible ones on other inputs; their expected values '
@@ -105,7 +105,7 @@ def build(submission, questions, outcomes, crashed_run='', violations=None, note
             entries.append(Entry(qid, row.title, 0.0, row.max_score, 'failed' if row.max_score else 'passed',
                                  status[qid] + '.'))
             continue
-        status[qid] = 'rule violation' if qid in violations else f'{row.passed}/{len(row.tests)} tests passed'
+        status[qid] = 'rule violation' if qid in violations else f'{row.tally} tests passed'
         visible = [o for o in row.tests if not o['hidden']]
         hidden = [o for o in row.tests if o['hidden']]
         if not hidden:
@@ -134,14 +134,22 @@ def _part(tests, qid, passes):
 
 def _entry(row, tests, points, max_points, violation, hidden=False):
     n_pass = sum(o['outcome'] == 'passed' for o in tests)
-    lines = [f'{n_pass} of {len(tests)} {"hidden " if hidden else ""}tests passed.']
+    unjudged = [o for o in tests if o['outcome'] == NOT_GRADABLE]
+    lines = [f'{n_pass} of {len(tests) - len(unjudged)} {"hidden " if hidden else ""}tests passed.']
+    for o in unjudged:   # the machine's limitation, not the student's: say so, and that it cost nothing
+        lines.append(f"{o['nodeid'].split('::')[-1]}: {o['message']} (its points were shared among the "
+                     "tests that could be judged)")
     if violation:
         lines.insert(0, ' '.join(violation))
     elif hidden:
         if n_pass < len(tests):
             lines.append(HIDDEN_ADVICE)
     else:
-        failing = [o for o in tests if o['outcome'] != 'passed']
+        failing = [o for o in tests if o['outcome'] not in ('passed', NOT_GRADABLE)]
+        measured = [f"{o['nodeid'].split('::')[-1]}: " + ', '.join(f'{k} {v:.4g}' for k, v in o['metrics'].items())
+                    for o in tests if o.get('metrics')]
+        if measured:   # what the grader measured from the submission's outputs (visible tests only)
+            lines.append('Measured by the grader: ' + '; '.join(measured))
         for o in failing[:MAX_SHOWN]:
             lines.append(f"\nFAILED {o['nodeid']}\n{o['message'][:MAX_MESSAGE]}\nReproduce: pytest '{o['nodeid']}'")
         if len(failing) > MAX_SHOWN:
@@ -149,7 +157,7 @@ def _entry(row, tests, points, max_points, violation, hidden=False):
                          f"q{row.id.replace('.', '_')} to see them all).")
     if row.id in BY_ID and BY_ID[row.id].note and not hidden:
         lines.append(f'\nNote: {BY_ID[row.id].note}')
-    status = 'passed' if points >= max_points and n_pass == len(tests) else 'failed'
+    status = 'passed' if points >= max_points and n_pass + len(unjudged) == len(tests) else 'failed'
     return Entry(row.id, row.title, points, max_points, status, '\n'.join(lines), hidden, tests)
 
 
@@ -207,7 +215,8 @@ def junit(result):
     suites = ET.Element('testsuites', name=f'grade {result.submission}', time=f'{result.execution_time:.2f}')
     for entry in result.entries:
         suite = ET.SubElement(suites, 'testsuite', name=entry.name, tests=str(max(1, len(entry.tests))),
-                              failures=str(sum(o['outcome'] != 'passed' for o in entry.tests)))
+                              failures=str(sum(o['outcome'] not in ('passed', NOT_GRADABLE) for o in entry.tests)),
+                              skipped=str(sum(o['outcome'] == NOT_GRADABLE for o in entry.tests)))
         ET.SubElement(suite, 'properties').extend([
             ET.Element('property', name='score', value=f'{entry.score:g}'),
             ET.Element('property', name='max_score', value=f'{entry.max_score:g}')])
@@ -217,7 +226,9 @@ def junit(result):
         for o in entry.tests:
             case = ET.SubElement(suite, 'testcase', classname=f"q{entry.qid.replace('.', '_')}",
                                  name=o['nodeid'], time=f"{o.get('duration', 0):.3f}")
-            if o['outcome'] != 'passed':
+            if o['outcome'] == NOT_GRADABLE:
+                ET.SubElement(case, 'skipped', message=o['message'][:200])
+            elif o['outcome'] != 'passed':
                 text = HIDDEN_ADVICE if entry.hidden else o['message']
                 ET.SubElement(case, 'failure', message=text.split('\n')[0][:200]).text = text
     ET.indent(suites)

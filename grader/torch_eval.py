@@ -3,6 +3,10 @@ submission's torch model (``logits``, ``parameters``). Both return plain NumPy d
 runs in a separate worker these two calls are what the worker answers; everything that decides a
 verdict (labels, thresholds, accuracy) stays here.
 
+When grading, the model lives in the isolated worker (grader/isolation.py) and the grader holds a handle
+to it: then ``logits``, ``parameters``, ``layer_types``, ``is_module`` and ``as_numpy`` run in the worker
+(PROBES, the same code) and only plain data comes back, which is checked again here.
+
 Importing this module does not import torch: the NumPy questions never pay for it."""
 import os
 import random
@@ -16,8 +20,16 @@ THREADS = 1
 SQUEEZENET_FILE = 'squeezenet1_1-b8a52dc0.pth'
 
 
-def setup(seed):
-    """Seed every RNG a submission may draw from, pin threads, ask for deterministic kernels."""
+def _isolated(obj):
+    """True for a handle to an object in the isolated worker (grader.isolation.Handle)."""
+    return callable(getattr(type(obj), 'probe_in_worker', None))
+
+
+def setup(seed, impl=None):
+    """Seed every RNG a submission may draw from, pin threads, ask for deterministic kernels: here, and
+    in the isolated worker when ``impl`` runs the submission there."""
+    if callable(getattr(impl, 'seed_worker', None)):
+        impl.seed_worker(seed)
     import torch
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -34,9 +46,11 @@ def logits(model, x, batch_size=1000):
     """``model``'s outputs for the float32 inputs ``x`` (a NumPy array) as a NumPy array, computed in
     eval mode without gradients. Fails with a sentence if the model does not return one tensor row per
     input."""
-    import torch
     from grader import checks
     x = np.ascontiguousarray(x, dtype=np.float32)
+    if _isolated(model):
+        return _checked_logits(checks.array(model.probe_in_worker('logits', x, batch_size), 'model(x)'), x)
+    import torch
     was_training = model.training
     model.eval()
     out = []
@@ -50,6 +64,11 @@ def logits(model, x, batch_size=1000):
     finally:
         model.train(was_training)
     result = np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+    return _checked_logits(result, x)
+
+
+def _checked_logits(result, x):
+    from grader import checks
     checks.that(result.ndim == 2 and result.shape[0] == len(x),
                 f'model(x) for x of shape {x.shape} returned shape {result.shape}; expected one row of '
                 f'class scores per input ({len(x)}, number_of_classes)')
@@ -58,8 +77,29 @@ def logits(model, x, batch_size=1000):
 
 def parameters(model):
     """{name: (requires_grad, values as a NumPy copy)} for every parameter of ``model``."""
+    if _isolated(model):
+        from grader import checks
+        got = model.probe_in_worker('parameters')
+        checks.that(type(got) is dict and all(type(k) is str and type(v) is tuple and len(v) == 2
+                                              and type(v[0]) is bool and type(v[1]) is np.ndarray
+                                              for k, v in got.items()),
+                    'the worker did not describe the model\'s parameters as {name: (requires_grad, array)}')
+        return got
     return {name: (bool(p.requires_grad), p.detach().cpu().numpy().copy())
             for name, p in model.named_parameters()}
+
+
+def type_name(obj):
+    """The class name of ``obj``, or of the object behind a worker handle."""
+    return obj._type.rsplit('.', 1)[-1] if _isolated(obj) else type(obj).__name__
+
+
+def is_module(model):
+    """Is ``model`` a torch.nn.Module (asked in the worker when it lives there)?"""
+    if _isolated(model):
+        return model.probe_in_worker('is_module') is True
+    import torch
+    return isinstance(model, torch.nn.Module)
 
 
 def accuracy(scores, labels):
@@ -82,6 +122,18 @@ def squeezenet_weights():
     return path if path.is_file() else None
 
 
+def stage_checkpoint(name, data):
+    """Write ``data`` (bytes) into this process's torch hub cache as checkpoints/``name``, or remove that
+    file when ``data`` is None. The worker runs this for the grader (its cache is its own)."""
+    import torch
+    path = Path(torch.hub.get_dir()) / 'checkpoints' / name
+    if data is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
 def subset(labels, per_class, seed):
     """Indices of ``per_class`` examples of every class (fewer if a class has fewer), chosen with
     ``seed``, in a fixed shuffled order: the grader's own draw, the same for every submission."""
@@ -98,12 +150,22 @@ def cpu_seconds():
 
 def layer_types(model):
     """Class names of the model's leaf modules, in order (e.g. ['Conv2d', 'ReLU', ...])."""
+    if _isolated(model):
+        got = model.probe_in_worker('layer_types')
+        return list(got) if type(got) is list and all(type(t) is str for t in got) else []
     return [type(m).__name__ for m in model.modules() if not list(m.children())]
 
 
 def as_numpy(value):
     """A tensor a submission returned where an array was asked for, as an array; anything else as is
     (checks.array then says what is wrong with it)."""
+    if _isolated(value):
+        return value.probe_in_worker('as_numpy')
     if type(value).__module__.startswith('torch') and hasattr(value, 'detach'):
         return value.detach().cpu().numpy()
     return value
+
+
+# What the isolated worker may run on a handle for the grader (grader/worker.py, op 'probe').
+PROBES = {'logits': logits, 'parameters': parameters, 'is_module': is_module, 'layer_types': layer_types,
+          'as_numpy': as_numpy}

@@ -6,7 +6,10 @@ and answers on another, in grader.wire's plain-data format; what the submission 
 captured file, never to the protocol. It decides nothing: the trusted side checks every answer.
 
 Requests (dicts): call (target 'nn.softmax' or a handle number, args, kwargs, seed), getattr (of a
-handle), patch / unpatch (reference pieces, see Implementation.reference_pieces), release (handles).
+handle), probe (one of the harness's torch helpers, grader.torch_eval.PROBES, applied to a handle: how the
+trusted side reads a model that cannot leave the worker), seed (Q7: every RNG, torch's too), stage (a file the
+harness puts in the worker's torch cache), patch / unpatch (reference pieces, see
+Implementation.reference_pieces), release (handles).
 Replies: {'ok': True, 'value': ..., 'state': {arg index or keyword: final value of a dict/list
 argument}} or {'ok': False, 'error': {type, message, where, kind}}."""
 import contextlib
@@ -75,6 +78,16 @@ class Worker:
             return self.call(request)
         if op == 'getattr':
             return self.run(lambda: getattr(self.handles[request['handle']], request['name']), request)
+        if op == 'probe':
+            from grader import torch_eval
+            probe = torch_eval.PROBES[request['name']]
+            return self.run(lambda: probe(self.handles[request['handle']], *request['args']), request)
+        if op == 'seed':   # Q7: what grader.torch_eval.setup does in direct mode, here
+            from grader import torch_eval
+            return self.run(lambda: torch_eval.setup(request['value']), request)
+        if op == 'stage':
+            from grader import torch_eval
+            return self.run(lambda: torch_eval.stage_checkpoint(request['name'], request['data']), request)
         if op == 'patch':
             return self.run(lambda: self.patch(request), request)
         if op == 'unpatch':
@@ -87,14 +100,14 @@ class Worker:
                                        'where': ''}}
 
     def call(self, request):
-        if request.get('seed') is not None:
-            np.random.seed(request['seed'])   # as direct mode seeds np.random per test
         target = request['target']
         if isinstance(target, str):
             module, name = target.split('.', 1)
             fn = getattr(self.impl.module(module), name)
         else:
             fn = self.handles[target]
+        if request.get('seed') is not None:
+            np.random.seed(request['seed'])   # as direct mode seeds np.random per test
         args, kwargs = request['args'], request['kwargs']
         reply = self.run(lambda: fn(*args, **kwargs), request)
         if reply['ok']:

@@ -19,7 +19,7 @@ def q7(impl, request):
     Questions after 7.1.1 train with the reference's train_model (rubric ``uses``), so a broken
     training loop is charged once, in 7.1.1."""
     pytest.importorskip('torch', reason='Q7 needs torch and torchvision (pip install -r requirements-torch.txt)')
-    torch_eval.setup(zlib.crc32(request.node.nodeid.encode()))
+    torch_eval.setup(zlib.crc32(request.node.nodeid.encode()), impl)
     qid = request.node.get_closest_marker('question').args[0]
     uses = BY_ID[qid].uses
     if uses:
@@ -33,9 +33,8 @@ def build(q7, task_name, **kwargs):
     """The submission's model for a task, or a failure naming the builder."""
     task = torch_data.TASKS[task_name]
     model = getattr(q7, task.build)(**kwargs)
-    import torch
-    checks.that(isinstance(model, torch.nn.Module),
-                f'{task.build}() should return a torch.nn.Module, but returned {type(model).__name__}')
+    checks.that(torch_eval.is_module(model),
+                f'{task.build}() should return a torch.nn.Module, but returned {torch_eval.type_name(model)}')
     return model
 
 
@@ -81,6 +80,36 @@ def held_out_accuracy(model, task_name):
 def changed(before, after):
     """Names of parameters whose values differ between two torch_eval.parameters snapshots."""
     return sorted(n for n in before if n in after and not np.array_equal(before[n][1], after[n][1]))
+
+
+@pytest.fixture
+def torch_cache(impl, tmp_path, monkeypatch):
+    """``use(data)`` puts a SqueezeNet checkpoint (bytes) where the submission's torchvision looks for
+    pretrained weights: the worker's own torch cache when it runs isolated, a temporary TORCH_HOME when it
+    is imported here. Removed after the test."""
+    staged = []
+
+    def use(data):
+        if callable(getattr(impl, 'stage_checkpoint', None)):
+            impl.stage_checkpoint(torch_eval.SQUEEZENET_FILE, data)
+            staged.append(True)
+        else:
+            folder = tmp_path / 'hub' / 'checkpoints'
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / torch_eval.SQUEEZENET_FILE).write_bytes(data)
+            monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    yield use
+    if staged:
+        impl.stage_checkpoint(torch_eval.SQUEEZENET_FILE, None)
+
+
+def pretrained(torch_cache):
+    """Offer the real pretrained weights to the submission if this machine's torch cache has them; returns
+    whether it has."""
+    path = torch_eval.squeezenet_weights()
+    if path is not None:
+        torch_cache(path.read_bytes())
+    return path is not None
 
 
 @pytest.fixture

@@ -36,27 +36,28 @@ def trained(impl):
     return evaluate.weights(out[0], evaluate.MLP_SHAPES, f'the params returned by {CALL}'), out[1], seconds
 
 
-def _check_accuracy(params, split):
+def _check_accuracy(params, split, measure):
     __tracebackhide__ = True
     bar = MIN_ACCURACY[nist36_kind()][split]
-    acc = evaluate.mlp_accuracy(params, *nist36_split(split))
+    acc = measure(f'{split}_accuracy', evaluate.mlp_accuracy(params, *nist36_split(split)))
     name = 'validation' if split == 'valid' else 'test'
     checks.that(acc >= bar, f'after {CALL} the {name} accuracy (computed by the grader from the returned '
                 f'weights) is {acc:.1%}; it should be >= {bar:.0%}')
 
 
 @pytest.mark.question('3.1.1', weight=2)
-def test_train_mlp_validation_accuracy(trained):
-    _check_accuracy(trained[0], 'valid')
+def test_train_mlp_validation_accuracy(trained, measure):
+    _check_accuracy(trained[0], 'valid', measure)
 
 
-def test_train_mlp_test_accuracy(trained):
-    _check_accuracy(trained[0], 'test')
+def test_train_mlp_test_accuracy(trained, measure):
+    _check_accuracy(trained[0], 'test', measure)
 
 
-def test_train_mlp_history(trained, artifacts):
+def test_train_mlp_history(trained, artifacts, measure):
     """One record per epoch, as the report's curves need (training and validation accuracy and loss)."""
     _, history, seconds = trained
+    measure('training_seconds', seconds)
     checks.that(isinstance(history, (list, tuple)) and len(history) == 50,
                 f'{CALL} should return a history with one entry per epoch (50); got '
                 f'{len(history) if hasattr(history, "__len__") else type(history).__name__}')

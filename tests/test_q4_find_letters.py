@@ -74,11 +74,13 @@ def test_findLetters_format_and_bw(impl):
 
 @pytest.mark.question('4.2', weight=3)
 @pytest.mark.parametrize('name', _pages())
-def test_findLetters_boxes_match_truth(impl, name, artifacts):
+def test_findLetters_boxes_match_truth(impl, name, artifacts, measure):
     page = generated_page(name)
     found = _boxes(_find(impl, page)[0], page)
     matched = evaluate.match_boxes(found, page.boxes, IOU)
     recall, precision = matched / len(page.boxes), matched / max(len(found), 1)
+    measure('recall', recall)
+    measure('precision', precision)
     if artifacts.enabled:
         from tests.figures import boxes_figure
         artifacts.save_figure(f"q4_boxes_{page.name.rsplit('.', 1)[0]}", boxes_figure(page.image, found, page.boxes),
@@ -97,10 +99,12 @@ def _real():
 # Graded only where the real photos are present (NN_DATA_DIR); otherwise nothing is collected, so a
 # missing data folder never costs points.
 @pytest.mark.parametrize('name', _real())
-def test_findLetters_real_photo_box_count(impl, name):
+def test_findLetters_real_photo_box_count(impl, name, measure):
     page = real_page(name)
     found = _boxes(_find(impl, page)[0], page)
     expected = sum(len(line.replace(' ', '')) for line in page.lines)
+    measure('boxes', len(found))
+    measure('characters', expected)
     slack = max(REAL_COUNT_SLACK, REAL_COUNT_TOLERANCE * expected)
     low, high = expected - slack, expected + slack
     checks.that(low <= len(found) <= high,

@@ -58,20 +58,20 @@ def test_group_lines_true_boxes(impl, name):
 
 @pytest.mark.question('4.4', weight=3)
 @pytest.mark.parametrize('name', generated_page_names())
-def test_read_page_generated(q4, mlp, name):
+def test_read_page_generated(q4, mlp, name, measure):
     page = generated_page(name)
     lines, call = _read(q4, page, mlp)
-    acc = evaluate.char_accuracy(lines, page.lines)
+    acc = measure('char_accuracy', evaluate.char_accuracy(lines, page.lines))
     checks.that(acc >= GENERATED_MIN, f'{call} read {acc:.1%} of the characters correctly (should be >= '
                 f'{GENERATED_MIN:.0%}); it read {lines!r:.300}, the page says {page.lines!r:.300}')
 
 
 # Graded only where the real photos are present (NN_DATA_DIR); otherwise nothing is collected.
 @pytest.mark.parametrize('name', [pytest.param(n, id=n, marks=pytest.mark.question('4.4')) for n in real_page_names()])
-def test_read_page_real_photo(q4, mlp, name):
+def test_read_page_real_photo(q4, mlp, name, measure):
     page = real_page(name)
     lines, call = _read(q4, page, mlp)
-    acc = evaluate.char_accuracy(lines, page.lines)
+    acc = measure('char_accuracy', evaluate.char_accuracy(lines, page.lines))
     checks.that(acc >= REAL_MIN, f'{call} read {acc:.1%} of the characters correctly (should be >= '
                 f'{REAL_MIN:.0%}); it read {lines!r:.300}, the page says {page.lines!r:.300}')
 

@@ -46,11 +46,11 @@ def test_train_autoencoder_loss_falls(trained):
                 f'(epoch 100); it should fall by at least 20%')
 
 
-def test_train_autoencoder_validation_psnr(trained, artifacts):
+def test_train_autoencoder_validation_psnr(trained, artifacts, measure):
     params, _ = trained
     valid_x, valid_y = nist36_split('valid')
     recon = evaluate.autoencoder_output(params, valid_x)
-    value = evaluate.psnr(valid_x, recon)
+    value = measure('psnr', evaluate.psnr(valid_x, recon))
     if artifacts.enabled:
         from tests.figures import FIVE_CLASSES, reconstructions_figure
         artifacts.save_figure('q5_reconstructions', reconstructions_figure(valid_x, recon, FIVE_CLASSES,

@@ -94,12 +94,12 @@ def test_pca_reconstruct_formula(impl):
 
 @pytest.mark.slow
 @pytest.mark.question('6.2', weight=2)
-def test_pca_validation_psnr(impl, pca, psnr_min, artifacts):
+def test_pca_validation_psnr(impl, pca, psnr_min, artifacts, measure):
     P, mean, call = pca
     valid_x = nist36_split('valid')[0]
     recon = checks.array(impl.module('q6').pca_reconstruct(valid_x.copy(), P.copy(), mean.copy()),
                          'pca_reconstruct(valid_x, P, mean)', shape=valid_x.shape)
-    value = evaluate.psnr(valid_x, recon)
+    value = measure('psnr', evaluate.psnr(valid_x, recon))
     if artifacts.enabled:
         from tests.figures import FIVE_CLASSES, reconstructions_figure
         artifacts.save_figure('q6_reconstructions', reconstructions_figure(valid_x, recon, FIVE_CLASSES,

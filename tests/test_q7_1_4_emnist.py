@@ -66,7 +66,7 @@ def test_crops_to_emnist_matches_emnist_format(q7):
 def emnist_model(impl):
     """build_emnist_cnn() trained once with the reference train_model, for the two tests below."""
     pytest.importorskip('torch', reason='Q7 needs torch and torchvision (pip install -r requirements-torch.txt)')
-    torch_eval.setup(714)
+    torch_eval.setup(714, impl)
     with impl.reference_pieces('q7', BY_ID['7.1.4'].uses, source='q7'):
         q7 = impl.module('q7')
         model = build(q7, 'emnist_cnn')
@@ -76,9 +76,9 @@ def emnist_model(impl):
 
 @pytest.mark.slow
 @pytest.mark.question('7.1.4', weight=3)
-def test_emnist_cnn_trains_to_threshold(q7, emnist_model, data_kind):
+def test_emnist_cnn_trains_to_threshold(q7, emnist_model, data_kind, measure):
     model, call = emnist_model
-    acc, _, _ = held_out_accuracy(model, 'emnist_cnn')
+    acc = measure('accuracy', held_out_accuracy(model, 'emnist_cnn')[0])
     bar = MIN_ACCURACY[data_kind('EMNIST')]
     checks.that(acc >= bar, f'after {call} the CNN classifies {acc:.1%} of {47 * 40} held-out EMNIST '
                 f'images correctly (measured by the grader); it should reach {bar:.0%}')
@@ -105,11 +105,11 @@ def read_page(q4, q7, model, image):
 @pytest.mark.slow
 @pytest.mark.question('7.1.4', weight=3)
 @pytest.mark.parametrize('name', generated_page_names())
-def test_emnist_cnn_reads_pages(impl, q7, emnist_model, name):
+def test_emnist_cnn_reads_pages(impl, q7, emnist_model, name, measure):
     page = generated_page(name)
     model, call = emnist_model
     lines = read_page(_q4_pieces(impl), q7, model, page.image.copy())
-    acc = evaluate.char_accuracy(lines, page.lines)
+    acc = measure('char_accuracy', evaluate.char_accuracy(lines, page.lines))
     checks.that(acc >= PAGES_MIN, f'the EMNIST CNN (after {call}), fed page {page.name} through crops_to_emnist, '
                 f'read {acc:.1%} of its characters correctly (should be >= {PAGES_MIN:.0%}; case ignored); '
                 f'it read {lines!r:.300}, the page says {page.lines!r:.300}')

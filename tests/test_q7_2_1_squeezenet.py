@@ -2,15 +2,18 @@
 3-conv + 2-fc net trained from scratch.
 
 Pretrained ImageNet weights are read from the local torch cache (torch.hub.get_dir()/checkpoints); the
-harness never downloads them. When they are absent the fine-tuned accuracy cannot be judged, and that test
-says so and is skipped; everything else is graded on a randomly initialised SqueezeNet: the structure,
+harness never downloads them. When they are absent the fine-tuned accuracy cannot be judged: that test says
+so and is 'not gradable here' (its weight goes to the others, see grader/scoring.py); everything else is graded on a randomly initialised SqueezeNet: the structure,
 which parameters train, the output shapes, the loss falling, and the loading path itself (on a weights
 file the test writes)."""
+import io
+
 import numpy as np
 import pytest
 
 from grader import checks, torch_data, torch_eval
-from tests.q7_support import build, changed, check_scores, data_kind, held_out_accuracy, q7, train  # noqa: F401
+from tests.q7_support import (build, changed, check_scores, data_kind, held_out_accuracy, pretrained,  # noqa: F401
+                               q7, torch_cache, train)
 
 pytestmark = pytest.mark.question('7.2.1')
 
@@ -51,7 +54,7 @@ def test_squeezenet_structure(q7):
     check_scores(torch_eval.logits(model, _x(2, 224)), 2, 17, 'build_squeezenet(17)(x (2, 3, 224, 224))')
 
 
-def test_squeezenet_loads_cached_weights(q7, tmp_path, monkeypatch):
+def test_squeezenet_loads_cached_weights(q7, torch_cache):
     """With pretrained=True the ImageNet weights come from torch.hub.get_dir()/checkpoints: here a file
     this test writes (random weights under the official name), so the loading path is graded even where
     the real weights are absent."""
@@ -59,25 +62,24 @@ def test_squeezenet_loads_cached_weights(q7, tmp_path, monkeypatch):
     import torchvision
     torch.manual_seed(12345)
     saved = torchvision.models.squeezenet1_1().state_dict()
-    folder = tmp_path / 'hub' / 'checkpoints'
-    folder.mkdir(parents=True)
-    torch.save(saved, folder / torch_eval.SQUEEZENET_FILE)
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    buffer = io.BytesIO()
+    torch.save(saved, buffer)
+    torch_cache(buffer.getvalue())
     model = build(q7, 'squeezenet', num_classes=17, pretrained=True)
     got = [v for _, v in torch_eval.parameters(model).values()]
     want = [v.numpy() for k, v in saved.items() if k.startswith('features.')]
     checks.that(len(got) >= len(want), f'build_squeezenet(17, pretrained=True) has {len(got)} parameters')
     same = sum(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(got, want))
     checks.that(same == len(want), f'build_squeezenet(17, pretrained=True): {same} of the {len(want)} feature '
-                f'tensors hold the weights of {folder / torch_eval.SQUEEZENET_FILE}; load them with '
+                f'tensors hold the weights of the cached {torch_eval.SQUEEZENET_FILE}; load them with '
                 f'squeezenet1_1(weights=SqueezeNet1_1_Weights.IMAGENET1K_V1) (it reads that cache) before '
                 f'replacing the classifier')
 
 
-def test_squeezenet_fine_tuning_trains_only_the_classifier(q7):
+def test_squeezenet_fine_tuning_trains_only_the_classifier(q7, torch_cache):
     """A few epochs on a small subset: the loss falls, the features stay as they were, the classifier
     moves. Uses the pretrained weights when the cache has them."""
-    model = build(q7, 'squeezenet', num_classes=17, pretrained=torch_eval.squeezenet_weights() is not None)
+    model = build(q7, 'squeezenet', num_classes=17, pretrained=pretrained(torch_cache))
     (x, y), _ = torch_data.TASKS['squeezenet'].data()
     idx = torch_eval.subset(y, 10, 7)
     before = torch_eval.parameters(model)
@@ -91,16 +93,15 @@ def test_squeezenet_fine_tuning_trains_only_the_classifier(q7):
 
 
 @pytest.mark.slow
-def test_squeezenet_fine_tuned_accuracy(q7, data_kind):
-    weights = torch_eval.squeezenet_weights()
-    if weights is None:
+def test_squeezenet_fine_tuned_accuracy(q7, data_kind, measure, torch_cache):
+    if not pretrained(torch_cache):
         import torch
-        pytest.skip(f'not graded here: the pretrained SqueezeNet 1.1 weights are not in the torch cache '
-                    f'({torch.hub.get_dir()}/checkpoints/{torch_eval.SQUEEZENET_FILE}) and the harness never '
-                    f'downloads them; the fine-tuned accuracy cannot be judged without them')
+        checks.not_gradable(f'the pretrained SqueezeNet 1.1 weights are not in the torch cache '
+                            f'({torch.hub.get_dir()}/checkpoints/{torch_eval.SQUEEZENET_FILE}) and the harness '
+                            f'never downloads them; the fine-tuned accuracy cannot be judged without them')
     model = build(q7, 'squeezenet', num_classes=17, pretrained=True)
     _, call = train(q7, model, 'squeezenet')
-    acc, _, _ = held_out_accuracy(model, 'squeezenet')
+    acc = measure('accuracy', held_out_accuracy(model, 'squeezenet')[0])
     bar = SQUEEZENET_MIN[data_kind('flowers17')]
     checks.that(acc >= bar, f'after {call} the fine-tuned SqueezeNet classifies {acc:.1%} of the held-out '
                 f'flowers correctly (measured by the grader); it should reach {bar:.0%}')
@@ -117,10 +118,10 @@ def test_flower_net_structure(q7):
 
 @pytest.mark.slow
 @pytest.mark.question('7.2.1', weight=2)
-def test_flower_net_trains_from_scratch(q7, data_kind):
+def test_flower_net_trains_from_scratch(q7, data_kind, measure):
     model = build(q7, 'flower_net', num_classes=17)
     _, call = train(q7, model, 'flower_net')
-    acc, _, _ = held_out_accuracy(model, 'flower_net')
+    acc = measure('accuracy', held_out_accuracy(model, 'flower_net')[0])
     bar = FLOWER_NET_MIN[data_kind('flowers17')]
     checks.that(acc >= bar, f'after {call} the net trained from scratch classifies {acc:.1%} of the held-out '
                 f'flowers correctly (measured by the grader); it should reach {bar:.0%}')

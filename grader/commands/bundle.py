@@ -7,7 +7,7 @@ for each submission runs run_autograder, which grades /autograder/submission and
 (default: the venv setup.sh made) let the bundle be tried anywhere.
 
   python -m grader bundle --out autograder.zip
-  python -m grader bundle --out autograder.zip --grade-arg=--pytest-arg=--isolate"""
+  python -m grader bundle --out autograder.zip --grade-arg=--only=2"""
 import shlex
 import sys
 import tempfile
@@ -49,7 +49,7 @@ def add_arguments(parser):
     parser.add_argument('--out', default='autograder.zip', help='the zip to write (default autograder.zip)')
     parser.add_argument('--grade-arg', action='append', default=[], metavar='ARG',
                         help='extra argument for `grade` in run_autograder (repeatable), '
-                             'e.g. --grade-arg=--pytest-arg=--isolate')
+                             'e.g. --grade-arg=--only=2')
 
 
 def build(out, grade_args=()):

@@ -26,7 +26,7 @@ def add_arguments(parser):
     parser.add_argument('--no-hidden', action='store_true', help='skip hidden tests even where present')
     parser.add_argument('--timeout', type=float, default=None, help='seconds the whole test run may take')
     parser.add_argument('--pytest-arg', action='append', default=[], metavar='ARG',
-                        help='pass ARG on to pytest (repeatable), e.g. --pytest-arg=--isolate')
+                        help='pass ARG on to pytest (repeatable), e.g. --pytest-arg=--worker-limits=wall=120')
 
 
 def parse_common(args):

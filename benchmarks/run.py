@@ -1,0 +1,116 @@
+"""Benchmarks that print figures (never timed tests): how long grading takes here, what isolation costs,
+batch throughput, and whether the same submission gets the same score every time.
+
+  python benchmarks/run.py                       # everything (about 25 minutes on 2 cores)
+  python benchmarks/run.py student-tier isolation
+  python benchmarks/run.py determinism --repeat 20
+
+Each benchmark prints one block; the numbers are wall-clock seconds on this machine, measured once
+(grading is deterministic, but the machine's load is not)."""
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from grader import paths, rubric, variants  # noqa: E402
+from grader.grading import grade  # noqa: E402
+from grader.run import run_tests  # noqa: E402
+
+NUMPY_PART = [q.id for q in rubric.QUESTIONS if not q.id.startswith(('1', '7'))]
+TORCH_PART = [q.id for q in rubric.QUESTIONS if q.id.startswith('7')]
+BROKEN = ('softmax-no-shift', 'backwards-bias-axis', 'batches-with-replacement')
+FEW = ['2.2.2', '2.3.1', '2.4.1']
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def student_tier(args):
+    """What a student waits for: `pytest -m q2` (all of Q2) on a correct implementation."""
+    cmd = [sys.executable, '-m', 'pytest', 'tests', '--impl=reference', '-m', 'q2', '-q', '-p', 'no:cacheprovider']
+    proc, seconds = timed(subprocess.run, cmd, cwd=paths.ROOT, capture_output=True, text=True)
+    print(f'student tier (pytest -m q2, reference): {seconds:.1f} s, exit {proc.returncode}; '
+          f'{proc.stdout.strip().splitlines()[-1]}')
+
+
+def isolation(args):
+    """Grading the reference with the submission imported into pytest (direct) and in the isolated
+    worker, on every question: the cost of isolation, and each test's time and measured figures."""
+    direct, t_direct = timed(run_tests, 'reference')
+    isolated, t_isolated = timed(run_tests, 'reference', extra_args=['--isolate'])
+    print(f'reference, all questions: direct {t_direct:.1f} s ({direct.total:g}/90), isolated {t_isolated:.1f} s '
+          f'({isolated.total:g}/90): isolated / direct = {t_isolated / t_direct:.2f}')
+    print('per test (isolated run): question, seconds, what the grader measured')
+    for o in isolated.outcomes:
+        metrics = ', '.join(f'{k} {v:.4g}' for k, v in o.get('metrics', {}).items())
+        print(f"  {o['question']:<6} {o['duration']:7.2f} s  {o['outcome']:<12} {o['nodeid'].split('/')[-1]:<70} {metrics}")
+
+
+def parts(args):
+    """`grade` (isolated, every format) of the reference on the NumPy part and the PyTorch part, and of
+    the untouched stubs on everything."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, source, questions in (('reference, Q2-Q6', paths.REFERENCE, NUMPY_PART),
+                                         ('reference, Q7', paths.REFERENCE, TORCH_PART),
+                                         ('stubs, all', paths.STUDENT, None)):
+            result, seconds = timed(grade, source, Path(tmp) / label.replace(' ', ''), questions)
+            print(f'grade {label}: {seconds:.1f} s, {result.score:g}/{result.max_score:g}')
+
+
+def batch(args):
+    """`batch --jobs 2` on the reference and broken variants, on the NumPy part: hand-ins per minute."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / 'handins'
+        shutil.copytree(paths.REFERENCE, folder / 'reference')
+        for name in BROKEN[:args.batch - 1]:
+            variants.materialize(variants.by_name(name), folder / name)
+        n = len(list(folder.iterdir()))
+        cmd = [sys.executable, '-m', 'grader', 'batch', str(folder), '--jobs', '2', '--out', str(Path(tmp) / 'out'),
+               '--only', ','.join(NUMPY_PART)]
+        proc, seconds = timed(subprocess.run, cmd, cwd=paths.ROOT, capture_output=True, text=True)
+        print(f'batch --jobs 2, {n} hand-ins, Q2-Q6: {seconds:.1f} s, {n / seconds * 60:.2f} hand-ins per minute '
+              f'(exit {proc.returncode})')
+
+
+def determinism(args):
+    """The reference and three broken variants graded --repeat times each on a few Q2 questions."""
+    with tempfile.TemporaryDirectory() as tmp:
+        impls = {'reference': 'reference'}
+        impls.update({n: str(variants.materialize(variants.by_name(n), Path(tmp) / n)) for n in BROKEN})
+        for name, impl in impls.items():
+            start = time.perf_counter()
+            runs = [run_tests(impl, FEW, extra_args=['--isolate']) for _ in range(args.repeat)]
+            totals = sorted({r.total for r in runs})
+            verdicts = {tuple((o['nodeid'], o['outcome']) for o in r.outcomes) for r in runs}
+            print(f'{name:<26} {args.repeat} isolated runs of {",".join(FEW)}: scores {totals}, '
+                  f'{len(verdicts)} distinct verdict list(s), {time.perf_counter() - start:.0f} s')
+
+
+BENCHMARKS = {'student-tier': student_tier, 'isolation': isolation, 'parts': parts, 'batch': batch,
+              'determinism': determinism}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('which', nargs='*', metavar='BENCHMARK', help=f"any of {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument('--repeat', type=int, default=20, help='runs per submission for determinism')
+    parser.add_argument('--batch', type=int, default=4, help='hand-ins in the batch benchmark (at most 4)')
+    args = parser.parse_args()
+    unknown = [w for w in args.which if w not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    for name in args.which or BENCHMARKS:
+        print(f'== {name}: {BENCHMARKS[name].__doc__.split(chr(10))[0]}', flush=True)
+        BENCHMARKS[name](args)
+
+
+if __name__ == '__main__':
+    main()
