@@ -97,6 +97,9 @@ _DATA = {
     # Flowers-17: its own train / test folders (stand-in: 40 / 10 per class).
     'flowers': lambda: (flowers('train'), flowers('test')),
 }
+# The data set behind each source, as kind() names it.
+DATASET_OF = {'nist36_flat': 'NIST36', 'nist36_image': 'NIST36', 'mnist': 'MNIST', 'emnist': 'EMNIST',
+              'flowers': 'flowers17'}
 
 TASKS = {
     'mlp': Task('build_mlp', 36, dict(epochs=30, learning_rate=1e-3, batch_size=64), 'nist36_flat'),

@@ -107,6 +107,13 @@ def accuracy(scores, labels):
     return float(np.mean(np.argmax(scores, axis=1) == np.asarray(labels)))
 
 
+def cross_entropy(scores, labels):
+    """Mean cross-entropy of raw scores (logits) against int labels, computed here in float64."""
+    s = np.asarray(scores, np.float64)
+    s = s - s.max(axis=1, keepdims=True)
+    return float(np.mean(np.log(np.exp(s).sum(axis=1)) - s[np.arange(len(s)), np.asarray(labels)]))
+
+
 def confusion(scores, labels, classes):
     """classes x classes counts, rows = true label, columns = prediction."""
     m = np.zeros((classes, classes), int)

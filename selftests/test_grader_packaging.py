@@ -13,13 +13,10 @@ from grader import paths
 from grader.commands import bundle, release
 
 
-def _lines(folder, pattern='*.py'):
-    return {line.strip() for p in folder.rglob(pattern) for line in p.read_text(errors='ignore').splitlines()}
-
-
 def reference_only_lines():
-    """Code lines of reference/ that no public file has: not in the stubs, not in the public tests."""
-    public = _lines(paths.STUDENT) | _lines(paths.TESTS)
+    """Code lines of reference/ that no public file has, even inside a longer line: not in the stubs, not in
+    the public tests."""
+    public = '\n'.join(p.read_text() for folder in (paths.STUDENT, paths.TESTS) for p in folder.rglob('*.py'))
     lines = {line.strip() for p in paths.REFERENCE.glob('*.py') for line in p.read_text().splitlines()}
     return {s for s in lines if len(s) >= 30 and not s.startswith('#') and s not in public}
 
@@ -31,8 +28,8 @@ def leaks(folder):
              if p.is_dir() and (p.name == 'reference' or p.name == 'hidden')]
     for p in folder.rglob('*'):
         if p.is_file() and p.suffix in ('.py', '.md', '.txt', '.json', '.toml', '.cfg', '.ini', '.sh'):
-            found += [(str(p), line.strip()) for line in p.read_text(errors='ignore').splitlines()
-                      if line.strip() in secret]
+            text = p.read_text(errors='ignore')   # anywhere, not only as a whole line: code quoted in a string
+            found += [(str(p), line) for line in secret if line in text]   # leaks as much as code does
     found += [(str(p), 'hidden fixture') for p in folder.rglob('*.npz') if 'hidden' in p.parts]
     return found
 

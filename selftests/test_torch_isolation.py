@@ -50,3 +50,18 @@ def test_probe_sees_torch_when_q7_runs(tmp_path):
     probe, proc = _run(tmp_path, str(paths.TESTS / 'test_q7_1_1_mlp.py'), '-k', 'architecture')
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert 'torch' in probe['torch_modules'], f'the probe missed torch: {probe["torch_modules"][:5]}'
+
+
+@pytest.mark.slow
+def test_q7_graded_in_the_worker_matches_direct_mode():
+    """When grading, a Q7 model lives in the isolated worker and the grader reads it through probes
+    (grader/torch_eval.PROBES); the worker is seeded like direct mode, so the scores and every measured
+    accuracy are the same in both modes. 7.2.1 also stages a checkpoint into the worker's torch cache."""
+    from grader.run import run_tests
+    questions = ['7.1.2', '7.2.1']
+    direct = run_tests('reference', questions)
+    isolated = run_tests('reference', questions, extra_args=['--isolate'])
+    assert isolated.total == direct.total == 7, (isolated.output[-3000:], direct.output[-3000:])
+    metrics = lambda run: {o['nodeid']: o['metrics'] for o in run.outcomes}
+    assert metrics(isolated) == metrics(direct)
+    assert any(m for m in metrics(isolated).values()), 'no accuracy was measured, so this proves nothing'

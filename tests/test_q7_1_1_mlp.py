@@ -11,13 +11,20 @@ from tests.q7_support import build, changed, check_scores, data_kind, held_out_a
 
 pytestmark = pytest.mark.question('7.1.1')
 
-# Held-out (validation) accuracy after train_model with TASKS['mlp'] (30 epochs, Adam lr 2e-3, batch 32,
-# all 10,800 training examples). Generated stand-in: see THRESHOLDS_NOTE below. Real NIST36 (SPEC.md
-# section 5: 77-79.7% reported for this net): 0.72, not measured here (no real files on this machine).
-MIN_ACCURACY = {'generated': 0.05, 'real': 0.72}
-# The best held-out accuracy the reference MLP reached (real: the top of SPEC.md's 77-79.7%): the Q7.1.3 CNN
-# bar lies above it.
-MLP_BEST = {'generated': 0.12, 'real': 0.797}
+# Held-out (validation) accuracy after train_model with TASKS['mlp'] (30 epochs, Adam lr 1e-3, batch 64,
+# all 10,800 training examples). Generated stand-in: the reference over 10 seeds (1000-1009,
+# benchmarks/calibrate_q7.py) reached 75.6-76.8% (mean 76.1%, sd 0.4 points; 3 s per run here); 70% lies
+# 15 sd below, leaving room for other initialisations, while a loop that never steps or runs one epoch
+# falls below it (grader/variants/q7.py). Real NIST36 (SPEC.md section 5: 77-79.7% reported for this
+# net): 0.72, not measured here (no real files on this machine).
+MIN_ACCURACY = {'generated': 0.70, 'real': 0.72}
+# The best held-out accuracy the reference MLP reached (generated: 76.75% over the 10 seeds, rounded up;
+# real: the top of SPEC.md's 77-79.7%): the Q7.1.3 CNN bar lies above it.
+MLP_BEST = {'generated': 0.77, 'real': 0.797}
+# The last epoch's reported mean loss against the grader's own cross-entropy of the trained model on the
+# training set: the reference's differ by 2-6% (the epoch mean trails the end of the epoch); a softmax
+# before nn.CrossEntropyLoss reports at least ln(1 + 35/e) = 2.63 whatever the model does.
+LOSS_AGREEMENT = 0.25
 
 
 def _blocks(params):
@@ -55,6 +62,13 @@ def test_mlp_trains_to_threshold(q7, data_kind, measure):
                 'unchanged: every parameter should be updated (optimizer.step() after loss.backward())')
     checks.that(history[-1, 0] < history[0, 0], f'{call}: the mean loss went from {history[0, 0]:.3f} in '
                 f'the first epoch to {history[-1, 0]:.3f} in the last; it should fall')
+    (x, y), _ = torch_data.TASKS['mlp'].data()
+    measured = measure('train_cross_entropy', torch_eval.cross_entropy(torch_eval.logits(model, x), y))
+    reported = history[-1, 0]
+    checks.that(abs(reported - measured) <= LOSS_AGREEMENT * measured + 0.05,
+                f'{call} reported a mean loss of {reported:.3f} in its last epoch, but the cross-entropy of the '
+                f'trained model\'s raw scores on the training set is {measured:.3f} (computed by the grader): the '
+                f'loss should be nn.CrossEntropyLoss on the raw scores (a softmax before it is applied twice)')
     acc = measure('accuracy', held_out_accuracy(model, 'mlp')[0])
     bar = MIN_ACCURACY[data_kind('NIST36')]
     checks.that(acc >= bar, f'after {call} the model classifies {acc:.1%} of the NIST36 validation set '

@@ -13,10 +13,11 @@ from tests.test_q7_1_1_mlp import MLP_BEST
 
 pytestmark = pytest.mark.question('7.1.3')
 
-# Held-out accuracy after TASKS['nist36_cnn'] (6 epochs, Adam lr 1e-3, batch 32). Generated stand-in:
-# see the calibration note. Real NIST36: the course reports 84.5-90% (SPEC.md section 5): 0.82, not
-# measured here.
-MIN_ACCURACY = {'generated': 0.3, 'real': 0.82}
+# Held-out accuracy after TASKS['nist36_cnn'] (4 epochs, Adam lr 2e-3, batch 64). Generated stand-in: the
+# reference CNN over 10 seeds (benchmarks/calibrate_q7.py) reached 84.9-89.6% (mean 87.2%, sd 1.6 points;
+# 10 s per run); 78% lies 5.8 sd below the mean and above the best reference MLP (76.75%). Real NIST36: the
+# course reports 84.5-90% (SPEC.md section 5): 0.82, not measured here.
+MIN_ACCURACY = {'generated': 0.78, 'real': 0.82}
 
 
 def test_nist36_cnn_architecture(q7):

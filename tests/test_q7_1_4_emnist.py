@@ -15,12 +15,17 @@ from tests.q7_support import build, check_scores, data_kind, held_out_accuracy, 
 
 pytestmark = pytest.mark.question('7.1.4')
 
-# Held-out accuracy after TASKS['emnist_cnn'] (5 epochs, Adam lr 1e-3, batch 32, 200 images per class).
-# Real EMNIST Balanced: 74.7% after 5 full epochs is reported (SPEC.md section 5); with 8% of the data a
-# small CNN gets less: 0.65, not measured here.
-MIN_ACCURACY = {'generated': 0.3, 'real': 0.65}
-# Characters read correctly per generated page (grader.evaluate.char_accuracy, case ignored).
-PAGES_MIN = 0.3
+# Held-out accuracy after TASKS['emnist_cnn'] (4 epochs, Adam lr 2e-3, batch 64, 200 images per class).
+# Generated stand-in: the reference CNN over 10 seeds (benchmarks/calibrate_q7.py) reached 80.2-84.0%
+# (mean 82.0%, sd 1.2 points; 6-8 s per run); 74% lies 6.6 sd below the mean. Real EMNIST Balanced: 74.7%
+# after 5 full epochs is reported (SPEC.md section 5); with 8% of the data a small CNN gets less: 0.65,
+# not measured here.
+MIN_ACCURACY = {'generated': 0.74, 'real': 0.65}
+# Characters read correctly per generated page (grader.evaluate.char_accuracy, case ignored). The reference
+# CNN (the fixture's seed) reads 75.9-100% of each of the 8 pages (mean 89.6%); students report 56-91% on
+# the real pages with theirs. 50% leaves room for other sound CNNs and conversions; an upright (not
+# transposed) or uninverted crop reads far less (grader/variants/q7.py).
+PAGES_MIN = 0.5
 # EMNIST Balanced's labels, the grader's own copy (the same as q7.EMNIST_CLASSES).
 EMNIST_CLASSES = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt'
 

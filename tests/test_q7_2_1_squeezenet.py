@@ -18,9 +18,11 @@ from tests.q7_support import (build, changed, check_scores, data_kind, held_out_
 pytestmark = pytest.mark.question('7.2.1')
 
 # Held-out accuracy of the scratch net after TASKS['flower_net'] (10 epochs, Adam lr 1e-3, 64x64 images,
-# 20 test images per class). Generated stand-in: see the calibration note. Real Flowers-17 (80 images per
-# class): small nets from scratch reach 40-55% there; 0.30, not measured here.
-FLOWER_NET_MIN = {'generated': 0.3, 'real': 0.30}
+# 10 test images per class of the stand-in). Generated stand-in: the reference over 10 seeds
+# (benchmarks/calibrate_q7.py) reached 66.5-78.8% (mean 74.3%, sd 4.4 points; 7 s per run); 45% lies
+# 6.7 sd below the mean (chance is 5.9%). Real Flowers-17 (80 images per class): small nets from scratch
+# reach 40-55% there; 0.30, not measured here.
+FLOWER_NET_MIN = {'generated': 0.45, 'real': 0.30}
 # Fine-tuned SqueezeNet: no pretrained weights on this machine, so this bar is not calibrated; it asks
 # only that pretrained features do at least as well as the scratch net's bar.
 SQUEEZENET_MIN = FLOWER_NET_MIN
