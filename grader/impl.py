@@ -7,9 +7,12 @@ by their plain names (``from nn import *``)."""
 import contextlib
 import importlib
 import os
+import random
 import sys
 import traceback
 from pathlib import Path
+
+import numpy as np
 
 from grader import paths
 from grader.compat import install_numpy_aliases
@@ -83,6 +86,15 @@ class Implementation:
     def from_spec(cls, spec=None):
         label, root = resolve(spec)
         return cls(root, label)
+
+    def seed(self, seed, torch=False):
+        """Seed the RNGs the submission draws from (torch=True: torch too, as grader.torch_eval.setup)."""
+        if torch:
+            from grader import torch_eval
+            torch_eval.setup(seed)
+        else:
+            random.seed(seed)
+            np.random.seed(seed % 2 ** 32)
 
     def module(self, name):
         if name not in self._views:

@@ -35,6 +35,7 @@ from grader.limits import DEFAULT, LimitExceeded, covers, death_message, for_wor
 USER = 'nngrader'             # the name the worker sees (USER, LOGNAME); its uid is a fresh one per worker
 UIDS = range(2_000_000, 3_000_000)   # a uid no account uses: no files, no other processes share it
 ENV_VAR = 'NN_ISOLATE'
+BLAS_ENV = ('OPENBLAS_', 'OMP_', 'MKL_', 'GOTO_', 'NVPL_')   # numeric configuration only, passed to the worker
 HIDE_ENV = 'NN_WORKER_HIDE'   # extra folders to hide from the worker (os.pathsep-separated), e.g. results/
 # The harness modules the worker needs, copied next to the submission (nothing else of the harness).
 WORKER_MODULES = ('__init__.py', 'activations.py', 'checks.py', 'compat.py', 'impl.py', 'limits.py', 'paths.py',
@@ -166,7 +167,10 @@ class WorkerProcess:
         boot = 'import sys; sys.path.insert(0, sys.argv[1]); from grader.worker import main; main(*sys.argv[2:])'
         cmd = [sys.executable, '-I', '-B', '-c', boot, f'{self.home}/lib', f'{self.home}/sub', str(req_r), str(rep_w)]
         env = {'PATH': '/usr/bin:/bin', 'HOME': f'{self.home}/tmp', 'TMPDIR': f'{self.home}/tmp', 'LANG': 'C.UTF-8',
-               'MPLBACKEND': 'Agg', 'PYTHONHASHSEED': '0', 'USER': USER, 'LOGNAME': USER}
+               'MPLBACKEND': 'Agg', 'PYTHONHASHSEED': '0', 'USER': USER, 'LOGNAME': USER,
+               # the BLAS and threading settings of the grader's machine: without them OpenBLAS may pick
+               # other kernels and round differently from a direct run
+               **{k: v for k, v in os.environ.items() if k.startswith(BLAS_ENV)}}
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, pass_fds=(req_r, rep_w),
                                      cwd=self.tmp, env=env, preexec_fn=self._sandbox, start_new_session=True)
         for fd in (req_r, rep_w, out):
@@ -188,10 +192,17 @@ class WorkerProcess:
         _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), 'unshare')
         _mount(None, '/', None, MS_REC | MS_PRIVATE, None)
         keep = os.open(self.tmp, os.O_PATH)
+        # A Python installed under /tmp (a checkout or bundle unpacked there) must survive the empty /tmp
+        pythons = [(p, os.open(p, os.O_PATH)) for p in {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+                   if p.is_relative_to('/tmp')]
         _mount('tmpfs', '/tmp', 'tmpfs', 0, 'size=1m,mode=1777')
         os.mkdir('/tmp/w')
         _mount(f'/proc/self/fd/{keep}', '/tmp/w', None, MS_BIND, None)
         os.close(keep)
+        for path, fd in pythons:
+            os.makedirs(path, exist_ok=True)
+            _mount(f'/proc/self/fd/{fd}', path, None, MS_BIND, None)
+            os.close(fd)
         for prefix in {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}:
             _expose(prefix)
         for path in _hidden_paths():
@@ -220,7 +231,7 @@ class WorkerProcess:
                 reply = wire.read(self.reader, limit=limits.reply_mb << 20, resolve=self.incoming, deadline=deadline)
         except TimeoutError:
             self.kill()
-            raise LimitExceeded(wall_message(call, limits))
+            raise LimitExceeded(wall_message(call, limits), wall_time=True)
         except (EOFError, BrokenPipeError):
             raise self.died(call, limits)
         except (wire.WireError, ValueError, KeyError, IndexError, TypeError) as exc:
@@ -395,6 +406,7 @@ class WorkerImplementation:
         self._patches = []   # active reference_pieces, replayed into a restarted worker
         self.restarts = 0
         self.strays_killed = 0
+        self.hung = {}       # call -> how it hit the wall-time limit: not run again this session
 
     def __repr__(self):
         return f'WorkerImplementation({self.label!r})'
@@ -404,11 +416,11 @@ class WorkerImplementation:
     def module(self, name):
         return ModuleView(self, name)
 
-    def seed_worker(self, seed):
-        """Q7: seed random, np.random and torch in the worker (grader.torch_eval.setup there); this
-        replaces the per-test seed the first call would otherwise apply."""
+    def seed(self, seed, torch=False):
+        """Seed random and np.random in the worker (torch=True: torch too, as grader.torch_eval.setup);
+        this replaces the per-test seed the first call would otherwise apply."""
         self._seed = None
-        self.request({'op': 'seed', 'value': int(seed)}, 'seeding the worker')
+        self.request({'op': 'seed', 'value': int(seed), 'torch': bool(torch)}, 'seeding the worker')
 
     def stage_checkpoint(self, name, data):
         """Put ``data`` (bytes; None removes it) in the worker's torch hub cache as ``name``."""
@@ -465,6 +477,8 @@ class WorkerImplementation:
         limits = self.limits
         if self._hit is not None:
             raise LimitExceeded(f'{call} was not run: earlier in this test, {self._hit}')
+        if call in self.hung:   # a hung function would cost every later test its full wall-time limit
+            raise LimitExceeded(f'{call} was not run: in an earlier test, {self.hung[call]}')
         spent = self.spent.get(self.question, 0.0)
         if spent >= limits.budget:
             raise LimitExceeded(f'question {self.question} used up its {limits.budget:g} s time budget; {call} '
@@ -477,6 +491,8 @@ class WorkerImplementation:
             self._worker = None
             self.restarts += 1
             self._hit = str(exc)
+            if exc.wall_time:
+                self.hung.setdefault(call, str(exc))
             raise
         finally:
             self.spent[self.question] = spent + time.monotonic() - start

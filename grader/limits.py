@@ -34,7 +34,12 @@ DEFAULT = Limits()
 
 
 class LimitExceeded(Exception):
-    """A call into the submission hit a limit; the message says which (for the student)."""
+    """A call into the submission hit a limit; the message says which (for the student). ``wall_time``:
+    the limit hit was the call's wall time (the grader then stops calling that function)."""
+
+    def __init__(self, message, wall_time=False):
+        super().__init__(message)
+        self.wall_time = wall_time
 
 
 def wall_message(call, limits):

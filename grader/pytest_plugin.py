@@ -97,13 +97,22 @@ def pytest_report_header(config):
         return f'submission: {isolation.isolation_status()}'
 
 
+def _implementation(config):
+    """The implementation under test, one per session: imported here, or (--isolate) in a worker."""
+    if getattr(config, 'harness_impl', None) is None:
+        cls = isolation.WorkerImplementation if config.isolate else Implementation
+        config.harness_impl = cls(config.impl_root, config.impl_label)
+    return config.harness_impl
+
+
 @pytest.fixture(scope='session')
 def impl(request):
-    if request.config.isolate:
-        worker = isolation.WorkerImplementation(request.config.impl_root, request.config.impl_label)
-        request.addfinalizer(worker.close)
-        return worker
-    return Implementation(request.config.impl_root, request.config.impl_label)
+    return _implementation(request.config)
+
+
+def pytest_unconfigure(config):
+    if isinstance(getattr(config, 'harness_impl', None), isolation.WorkerImplementation):
+        config.harness_impl.close()
 
 
 class Artifacts:
@@ -147,20 +156,25 @@ def measure(request):
     return record
 
 
-@pytest.fixture(autouse=True)
-def _seed_global_rng(request):
-    """Submissions draw from np.random; seed it per test so every run sees the same numbers."""
-    seed = zlib.crc32(request.node.nodeid.encode())
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before any fixture of the test (module-scoped ones included, which may already call the submission):
+    seed np.random from the test's id, so every run sees the same numbers, and tell an isolated worker
+    which test, question and limits its calls now count against. A fixture that seeds on its own
+    (impl.seed) overrides this in both modes alike."""
+    seed = zlib.crc32(item.nodeid.encode())
     np.random.seed(seed)
-    if request.config.isolate:   # the worker's np.random gets the same seed before the test's first call
-        worker = request.getfixturevalue('impl')
-        mark = request.node.get_closest_marker('question')
-        worker.begin_test(seed, mark.args[0] if mark else None,
-                          request.config.worker_limits.with_marker(request.node.get_closest_marker('limits')))
-        yield
-        worker.end_test()   # no process the submission started outlives its test
-    else:
-        yield
+    if item.config.isolate:   # the worker's np.random gets the same seed before the test's first call
+        mark = item.get_closest_marker('question')
+        _implementation(item.config).begin_test(
+            seed, mark.args[0] if mark else None,
+            item.config.worker_limits.with_marker(item.get_closest_marker('limits')))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item):
+    if item.config.isolate:
+        _implementation(item.config).end_test()   # no process the submission started outlives its test
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -20,6 +20,11 @@ THREADS = 1
 SQUEEZENET_FILE = 'squeezenet1_1-b8a52dc0.pth'
 
 
+def _worker_class():
+    from grader.isolation import WorkerImplementation
+    return WorkerImplementation
+
+
 def _isolated(obj):
     """True for a handle to an object in the isolated worker (grader.isolation.Handle)."""
     return callable(getattr(type(obj), 'probe_in_worker', None))
@@ -28,8 +33,8 @@ def _isolated(obj):
 def setup(seed, impl=None):
     """Seed every RNG a submission may draw from, pin threads, ask for deterministic kernels: here, and
     in the isolated worker when ``impl`` runs the submission there."""
-    if callable(getattr(impl, 'seed_worker', None)):
-        impl.seed_worker(seed)
+    if impl is not None and isinstance(impl, _worker_class()):
+        impl.seed(seed, torch=True)
     import torch
     random.seed(seed)
     np.random.seed(seed % 2**32)

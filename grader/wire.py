@@ -188,7 +188,9 @@ def _array(v, buffers):
     buf = buffers[int(v['b'])]
     if len(buf) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
         raise WireError(f'array buffer of {len(buf)} bytes does not match shape {shape} of {dtype}')
-    arr = np.frombuffer(buf, dtype=dtype).reshape(shape) if len(buf) else np.zeros(shape, dtype)
+    # A fresh (aligned) copy, not a view of the message buffer: NumPy's SIMD loops round differently on
+    # unaligned data, and the worker must compute exactly what direct mode computes.
+    arr = np.frombuffer(buf, dtype=dtype).reshape(shape).copy() if len(buf) else np.zeros(shape, dtype)
     if v.get('scalar'):
         return arr[()]
     return arr

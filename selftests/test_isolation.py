@@ -237,6 +237,22 @@ def _survivors():
     return alive
 
 
+def test_worker_computes_bit_for_bit_what_direct_mode_computes():
+    """The same call gives the same bits in the worker as in-process (BLAS kernels and settings
+    included), so grading and a student's local run agree even after many training steps."""
+    from grader.impl import reference_module
+    rng = np.random.default_rng(0)
+    X, W, b = rng.normal(size=(32, 1024)), rng.normal(size=(1024, 64)), rng.normal(size=64)
+    worker = isolation.WorkerImplementation(paths.REFERENCE)
+    try:
+        worker.begin_test(1, '2.2.1')
+        isolated = worker.module('nn').forward(X, {'W': W, 'b': b}, '', activations.sigmoid)
+    finally:
+        worker.close()
+    direct = reference_module('nn').forward(X, {'W': W, 'b': b}, '', activations.sigmoid)
+    assert np.array_equal(isolated, direct), np.abs(isolated - direct).max()
+
+
 def test_reference_gets_full_marks_and_stubs_zero_isolated():
     for impl, expected in (('reference', 28.0), ('student', 0.0)):
         result = run_tests(impl, Q2, extra_args=RUN_ARGS + ['--isolate'])

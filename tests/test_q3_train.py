@@ -13,7 +13,8 @@ from grader import checks, evaluate
 from grader.rubric import BY_ID
 from tests.shared_data import nist36_kind, nist36_split
 
-pytestmark = [pytest.mark.question('3.1.1'), pytest.mark.slow]
+# A training call may take minutes on a busy grading machine (one run: 7-20 s here when quiet).
+pytestmark = [pytest.mark.question('3.1.1'), pytest.mark.slow, pytest.mark.limits(wall=600)]
 COURSE = dict(hidden_size=64, batch_size=32, learning_rate=1e-2, max_iters=50)
 CALL = 'train_mlp(train_x, train_y, valid_x, valid_y, hidden_size=64, batch_size=32, learning_rate=1e-2, max_iters=50)'
 # Accuracy bars per kind of data in use (the stand-in or the course's real files); see the calibration
@@ -27,7 +28,7 @@ SEED = 3
 def trained(impl):
     """One training run per grading session, shared by this module's tests."""
     (train_x, train_y), (valid_x, valid_y) = nist36_split('train'), nist36_split('valid')
-    np.random.seed(SEED)
+    impl.seed(SEED)
     start = time.perf_counter()
     with impl.reference_pieces('q3', BY_ID['3.1.1'].uses):
         out = impl.module('q3').train_mlp(train_x.copy(), train_y.copy(), valid_x.copy(), valid_y.copy(), **COURSE)
