@@ -39,14 +39,19 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
                         env={HIDE_ENV: str(out.resolve())})
         notes = sub.notes()
         crashed = ''
-        if run.returncode not in NORMAL_EXIT:
+        if run.timed_out:
+            crashed = f'the whole test run exceeded its {timeout:g} s limit and was stopped'
+            notes.append(f'{crashed}; the questions it had not reached score 0.')
+        elif run.returncode not in NORMAL_EXIT:
             crashed = f'the test run ended abnormally (pytest exit code {run.returncode})'
             notes.append(f'{crashed}; its last lines:\n' + '\n'.join(run.output.strip().splitlines()[-15:]))
         violations = {}
         for qid in questions:
             for v in sub.affected(qid):
                 violations.setdefault(qid, []).append(f'Rule violation, so this question scores 0: {v}.')
-        result = results.build(source, questions, run.outcomes, crashed, violations, notes,
+        # a question the stopped run did not finish is not graded on the part it reached
+        outcomes = [o for o in run.outcomes if run.complete(o['question'])]
+        result = results.build(source, questions, outcomes, crashed, violations, notes,
                                time.monotonic() - start, sub.checksum)
     except SubmissionRefused as exc:
         result = results.failed(source, questions, f'the hand-in was refused: {exc}',

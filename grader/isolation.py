@@ -44,6 +44,7 @@ MAX_PROCESSES = 256           # RLIMIT_NPROC of the worker's user: a fork bomb s
 CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWUSER = 0x00020000, 0x40000000, 0x10000000
 MS_RDONLY, MS_BIND, MS_REC, MS_PRIVATE = 1, 4096, 16384, 1 << 18
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -188,6 +189,7 @@ class WorkerProcess:
         if not self.privileged:
             with contextlib.suppress(OSError):   # no network if unprivileged user namespaces are allowed
                 _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNET), 'unshare')
+            _die_with_parent()
             return
         _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), 'unshare')
         _mount(None, '/', None, MS_REC | MS_PRIVATE, None)
@@ -213,6 +215,7 @@ class WorkerProcess:
         os.setgroups([])
         os.setgid(self.uid)
         os.setuid(self.uid)
+        _die_with_parent()   # after setuid, which clears it
 
     # -- one request
     def request(self, message, limits, call):
@@ -314,6 +317,11 @@ class WorkerProcess:
                 os.close(getattr(self, fd))
             setattr(self, fd, None)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _die_with_parent():
+    """The worker is killed when the grader's process ends, even if that is killed at a time limit."""
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), 'prctl')
 
 
 def _status(returncode):

@@ -192,7 +192,7 @@ def pytest_runtest_makereport(item, call):
         printed = getattr(item.funcargs.get('impl'), 'output', '') if item.config.isolate else ''
         if printed:   # shown to help, never read for the verdict
             report.sections.append(('What the submission printed (last 4 kB)', printed))
-    _OUTCOMES.append({
+    _record({
         'nodeid': item.nodeid,
         'question': mark.args[0],
         'weight': float(mark.kwargs.get('weight', 1)),
@@ -225,13 +225,51 @@ def _message(report):
     return text[:4000]
 
 
+# The results file is JSON lines, written as tests finish: a run stopped from outside (the grader's time
+# limit) still leaves the outcomes it reached. grader.run.read_outcomes reads it.
+_RESULTS = []
+
+
+def _results_file(config):
+    path = config.getoption('results_json')
+    if path and not _RESULTS:
+        _RESULTS.append(open(path, 'w'))
+        _write_line({'impl': config.impl_label, 'started': time.time(),
+                     'isolation': isolation.isolation_status() if config.isolate else 'not isolated (the '
+                     'submission was imported into the test process)'})
+    return _RESULTS[0] if _RESULTS else None
+
+
+def _write_line(record):
+    _RESULTS[0].write(json.dumps(record) + '\n')
+    _RESULTS[0].flush()
+
+
+def _record(outcome):
+    _OUTCOMES.append(outcome)
+    if _RESULTS:
+        _write_line(outcome)
+
+
+def pytest_sessionstart(session):
+    _results_file(session.config)
+
+
+def pytest_collection_finish(session):
+    """How many tests each question has in this run, so a stopped run's incomplete questions are known."""
+    if _results_file(session.config) is not None:
+        counts = {}
+        for item in session.items:
+            mark = item.get_closest_marker('question')
+            if mark is not None:
+                counts[mark.args[0]] = counts.get(mark.args[0], 0) + 1
+        _write_line({'collected': counts})
+
+
 def pytest_sessionfinish(session, exitstatus):
-    path = session.config.getoption('results_json')
-    if path:
-        with open(path, 'w') as f:
-            json.dump({'impl': session.config.impl_label, 'finished': time.time(), 'tests': _OUTCOMES,
-                       'isolation': isolation.isolation_status() if session.config.isolate else 'not isolated '
-                       '(the submission was imported into the test process)'}, f, indent=1)
+    if _results_file(session.config) is not None:
+        _write_line({'finished': time.time()})
+        _RESULTS.pop().close()
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -20,8 +20,14 @@ class RunResult:
     questions: list          # the rubric rows asked for
     outcomes: list           # one record per test (see grader/pytest_plugin.py)
     rows: dict               # question id -> QuestionScore
-    returncode: int
+    returncode: int          # pytest's exit code (None if it was stopped at the time limit)
     output: str              # pytest's terminal output, for diagnosis
+    timed_out: bool = False  # stopped at ``timeout``: the outcomes are those reached by then
+    collected: dict = None   # question id -> number of its tests in the run
+
+    def complete(self, qid):
+        """Did every test of ``qid`` in this run finish (always true unless the run was stopped)?"""
+        return not self.timed_out or sum(o['question'] == qid for o in self.outcomes) == (self.collected or {}).get(qid)
 
     @property
     def total(self):
@@ -43,10 +49,32 @@ def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, en
                '--results-json', results, '-q', '--no-score', '-p', 'no:cacheprovider', *extra_args]
         run_env = {**os.environ, 'HYPOTHESIS_PROFILE': 'grading', 'PYTHONHASHSEED': '0', 'MPLBACKEND': 'Agg',
                    **(env or {})}
-        proc = subprocess.run(cmd, cwd=paths.ROOT, env=run_env, capture_output=True, text=True, timeout=timeout)
-        outcomes = []
-        if os.path.exists(results):
-            with open(results) as f:
-                outcomes = json.load(f)['tests']
-    return RunResult(str(impl), questions, outcomes, score(outcomes, questions), proc.returncode,
-                     proc.stdout + proc.stderr)
+        try:
+            proc = subprocess.run(cmd, cwd=paths.ROOT, env=run_env, capture_output=True, text=True, timeout=timeout)
+            returncode, output, timed_out = proc.returncode, proc.stdout + proc.stderr, False
+        except subprocess.TimeoutExpired as exc:   # pytest was killed; its worker dies with it
+            returncode, timed_out = None, True
+            output = ''.join(s.decode(errors='replace') if isinstance(s, bytes) else s
+                             for s in (exc.stdout, exc.stderr) if s)
+        outcomes = read_outcomes(results)
+        collected = next((r['collected'] for r in _records(results) if 'collected' in r), {})
+    return RunResult(str(impl), questions, outcomes, score(outcomes, questions), returncode, output, timed_out,
+                     collected)
+
+
+def read_outcomes(path):
+    """The test records of a --results-json file (JSON lines; a run that was stopped leaves a partial one)."""
+    return [r for r in _records(path) if 'nodeid' in r]
+
+
+def _records(path):
+    if not os.path.exists(path):
+        return []
+    records = []
+    with open(path) as f:
+        for line in f:
+            try:
+                records.append(json.loads(line))
+            except ValueError:   # a line cut off when the run was stopped
+                break
+    return records

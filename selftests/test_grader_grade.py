@@ -15,7 +15,8 @@ import pytest
 
 from grader import grading, paths, results, rubric, variants
 from grader.commands import selfcheck
-from grader.run import run_tests
+from grader.run import read_outcomes, run_tests
+from selftests.workers import survivors
 
 BROKEN = ('softmax-no-shift', 'backwards-bias-axis', 'batches-with-replacement')
 FEW = ['2.2.2', '2.3.1', '2.4.1']
@@ -164,6 +165,21 @@ def test_a_crash_still_writes_a_valid_result(tmp_path, monkeypatch):
     assert r.error.startswith('internal grader error')
 
 
+def test_a_run_stopped_at_its_time_limit_keeps_what_it_finished(tmp_path):
+    """softmax loops forever: grading with a 25 s limit for the whole run stops it, yet writes a valid
+    result that keeps the questions finished before the stop, and grades no question on a part of it."""
+    sub = make(tmp_path, 'handin', {'nn.py': (paths.REFERENCE / 'nn.py').read_text() +
+                                    '\n\ndef softmax(x):\n    while True:\n        pass\n'})
+    r = grading.grade(sub, tmp_path / 'out', ['2.2.1', '2.2.2', '2.2.3'], timeout=25)
+    data = load(tmp_path / 'out')
+    assert data['max_score'] == 10 and data['score'] == r.score
+    # test files run in name order: forward (2.2.1) and loss (2.2.3) finish before softmax (2.2.2) hangs
+    assert (r.rows['2.2.1'].score, r.rows['2.2.3'].score) == (4, 3), r.status
+    assert 'exceeded its 25 s limit' in r.status['2.2.2'], r.status
+    assert not r.rows['2.2.2'].tests, 'a question the run did not finish must not be graded on part of it'
+    assert not survivors(), 'the worker must die with the stopped test run'
+
+
 def test_refused_handin_gives_a_result_and_exit_0(tmp_path):
     z = tmp_path / 'slip.zip'
     with zipfile.ZipFile(z, 'w') as zf:
@@ -198,7 +214,7 @@ def test_local_pytest_and_grader_agree_on_visible_tests(tmp_path):
     subprocess.run([sys.executable, '-m', 'pytest', 'tests', f'--impl={sub}', '-m', 'q2', '-q',
                     '--results-json', str(local), '-p', 'no:cacheprovider'], cwd=paths.ROOT, env=env,
                    capture_output=True, timeout=600)
-    mine = {o['nodeid']: o['outcome'] for o in json.loads(local.read_text())['tests'] if not o['hidden']}
+    mine = {o['nodeid']: o['outcome'] for o in read_outcomes(local) if not o['hidden']}
     r = grading.grade(sub, tmp_path / 'out', rubric.select('2'))
     graded = {o['nodeid']: o['outcome'] for e in r.entries for o in e.tests if not o['hidden']}
     assert mine == graded

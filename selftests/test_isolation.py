@@ -16,6 +16,7 @@ from grader import activations, isolation, paths, wire
 from grader.impl import SubmissionError
 from grader.limits import DEFAULT, LimitExceeded, Limits
 from grader.run import run_tests
+from selftests.workers import survivors
 
 HOSTILE = Path(__file__).parent / 'hostile'
 Q2 = ['2.1.2', '2.2.1', '2.2.2', '2.2.3', '2.3.1', '2.4.1', '2.5.1']
@@ -212,7 +213,7 @@ def test_processes_left_behind_are_killed_at_the_end_of_the_test(worker):
     worker.module('nn').spawn()
     assert 'started a sleeper' in worker.output
     assert worker.end_test() == 1
-    assert not _survivors()
+    assert not survivors()
     assert worker.module('nn').slow(0) is None   # a new worker serves the next test
 
 
@@ -225,17 +226,6 @@ def test_cpu_limit(worker):
 
 
 # ---------------------------------------------------------------- whole runs
-
-def _survivors():
-    """Live processes under a worker uid (root mode); killed ones get a moment to be reaped."""
-    for _ in range(20):
-        alive = [p for p in os.listdir('/proc') if p.isdigit() and isolation._uid_of(p) in isolation.UIDS
-                 and (isolation._state(p) or 'Z')[0] not in 'ZX']
-        if not alive:
-            return []
-        time.sleep(0.1)
-    return alive
-
 
 def test_worker_computes_bit_for_bit_what_direct_mode_computes():
     """The same call gives the same bits in the worker as in-process (BLAS kernels and settings
@@ -308,7 +298,7 @@ def test_hostile_submission(attack, tmp_path):
         messages = [o['message'] for o in result.outcomes if o['outcome'] == 'failed'
                     and o['question'] == expected['questions'][0]]
         assert any(re.search(expected['message'], m) for m in messages), (attack.name, messages[:5])
-    assert not _survivors(), f'{attack.name}: processes of the worker survived the run: {_survivors()}'
+    assert not survivors(), f'{attack.name}: processes of the worker survived the run: {survivors()}'
     assert forged.exists() == existed, f'{attack.name} wrote {forged}'
     if (attack / 'honest').is_dir():   # the same answers without the attack: the attack must not earn more
         honest = run_tests(build(attack / 'honest', tmp_path / 'honest'), expected['questions'], timeout=600,
