@@ -1,7 +1,6 @@
 """Assertion helpers that teach: each failure says which call, what came out, what should have, and
 where the worst mismatch is. They refuse anything that is not a real NumPy array or number, so an object
 that claims to equal everything cannot pass."""
-import numbers
 
 import numpy as np
 

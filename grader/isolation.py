@@ -15,11 +15,9 @@ grader.impl.Implementation, so the same tests run in both modes (pytest --isolat
   says so, for the report."""
 import contextlib
 import ctypes
-import errno
 import os
 import pwd
 import resource
-import select
 import shutil
 import signal
 import subprocess
@@ -55,9 +53,9 @@ def privileged():
 def isolation_status():
     """One line for the grading report: how far the submission was isolated on this machine."""
     if privileged():
-        return (f'isolated: the submission ran in a separate worker process under a uid of its own, with no network, '
-                f'without access to the harness files, the hidden tests/fixtures or the results folder, and with '
-                f'per-call limits on wall time, CPU time, memory and output')
+        return ('isolated: the submission ran in a separate worker process under a uid of its own, with no network, '
+                'without access to the harness files, the hidden tests/fixtures or the results folder, and with '
+                'per-call limits on wall time, CPU time, memory and output')
     return ('PARTLY isolated (the grader was not run as root): the submission ran in a separate worker process '
             'with per-call limits on wall time, CPU time, memory and output, but as the same user as the grader, '
             'so it could read the harness files and write where the grader can, and it had network access')
@@ -135,6 +133,7 @@ class WorkerProcess:
     def __init__(self, root, generation, limits):
         self.generation, self.started = generation, limits
         self.privileged = privileged()
+        self.hide = _hidden_paths()   # listed here: in the sandbox the harness may already be out of sight
         self.tmp = Path(tempfile.mkdtemp(prefix='nn-worker-'))
         lib, sub = self.tmp / 'lib' / 'grader', self.tmp / 'sub'
         lib.mkdir(parents=True)
@@ -207,8 +206,8 @@ class WorkerProcess:
             os.close(fd)
         for prefix in {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}:
             _expose(prefix)
-        for path in _hidden_paths():
-            if path.is_dir():
+        for path in self.hide:
+            if path.is_dir():   # (one under /tmp is already gone with the old /tmp)
                 _mount('tmpfs', path, 'tmpfs', MS_RDONLY, 'size=4k,mode=000')
         os.chdir('/tmp/w')
         resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))

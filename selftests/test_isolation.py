@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from grader import activations, isolation, paths, wire
-from grader.impl import SubmissionError
 from grader.limits import DEFAULT, LimitExceeded, Limits
 from grader.run import run_tests
 from selftests.workers import survivors

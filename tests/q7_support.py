@@ -38,6 +38,19 @@ def build(q7, task_name, **kwargs):
     return model
 
 
+def check_cnn(q7, task_name, image_shape):
+    """The task's builder makes a CNN (it has nn.Conv2d layers) returning one raw score per class for
+    a batch of 5 random images of ``image_shape`` (channels, height, width)."""
+    __tracebackhide__ = True
+    task = torch_data.TASKS[task_name]
+    model = build(q7, task_name)
+    kinds = torch_eval.layer_types(model)
+    checks.that('Conv2d' in kinds, f'{task.build}() has layers {kinds}: a CNN needs nn.Conv2d layers')
+    x = np.random.RandomState(0).rand(5, *image_shape).astype(np.float32)
+    shape = ', '.join(map(str, image_shape))
+    check_scores(torch_eval.logits(model, x), 5, task.classes, f'{task.build}()(x (5, {shape}))')
+
+
 def check_scores(scores, n, classes, call):
     """One row of ``classes`` raw scores per input, not probabilities (CrossEntropyLoss applies the
     softmax itself: a softmax inside the model is applied twice)."""

@@ -1,7 +1,7 @@
 """Q2.2.1 sigmoid and forward."""
 import numpy as np
 import pytest
-from hypothesis import example, given, strategies as st
+from hypothesis import given, strategies as st
 from scipy.special import expit
 
 from grader import activations, checks

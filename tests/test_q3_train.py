@@ -6,7 +6,6 @@ The loop runs with the reference's nn.py pieces (see grader/rubric.py), so a bug
 once; a bug in the loop itself costs this question."""
 import time
 
-import numpy as np
 import pytest
 
 from grader import checks, evaluate
