@@ -308,3 +308,19 @@ def test_hostile_submission(attack, tmp_path):
                            extra_args=RUN_ARGS + ['--isolate', f"--worker-limits={expected['limits']}"])
         assert {q: r.score for q, r in honest.rows.items()} == scores, (attack.name, honest.rows)
     print(f"\n| {expected['attack']} | {scores} | {elapsed:.1f} s |")
+
+
+@pytest.mark.parametrize('name', ['write_results', 'os_exit', 'submitted_config', 'print_gigabytes'])
+def test_hostile_handin_through_grade_gets_a_valid_results_json(name, tmp_path):
+    """The whole `grade` path (hand-in copied, scanned, graded in the worker, results written by the
+    trusted side): the attack gets the same score as in the corpus and results.json is valid."""
+    from grader import grading
+    attack = HOSTILE / name
+    expected = json.loads((attack / 'expected.json').read_text())
+    out = tmp_path / 'out'
+    grading.grade(build(attack, tmp_path / 'handin'), out, expected['questions'],
+                  extra_args=[f"--worker-limits={expected['limits']}"])
+    data = json.loads((out / 'results.json').read_text())
+    assert data['max_score'] == sum(t['max_score'] for t in data['tests'])
+    assert data['score'] == pytest.approx(sum(expected['scores'].values()), abs=1e-3), data['output']
+    assert data['extra_data']['error'] == ''
