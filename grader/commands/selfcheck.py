@@ -104,5 +104,8 @@ def run(args):
               file=sys.stderr)
         return 2
     rows = checks(questions, variants.CATALOGUE, args.jobs)
-    print(render(rows))
+    shown = [r for r in rows if r[1] != 'outside --only']
+    print(render(shown))
+    if len(shown) < len(rows):
+        print(f'({len(rows) - len(shown)} variants are about other questions than --only {args.only})')
     return 0 if all(r[3] for r in rows) else 1
