@@ -96,6 +96,7 @@ def _figures(out='q3_figures'):
         fig.savefig(os.path.join(out, f'q3_{metric}.png'), dpi=100, bbox_inches='tight')
         plt.close(fig)
     params = runs[best][0]
+    np.savez(os.path.join(out, 'q3_params.npz'), **{k: params[k] for k in ('Wlayer1', 'blayer1', 'Woutput', 'boutput')})
     print('test accuracy', evaluate(test_x, test_y, params)[1])
     np.random.seed(0)
     initial = init_params()

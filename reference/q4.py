@@ -3,7 +3,7 @@ the page with the Q3 MLP.
 
 Run ``python q4.py PARAMS.npz IMAGE...`` to draw the boxes over each page (PNG files) and print the
 text read from it; PARAMS.npz holds the trained Q3 weights ('Wlayer1', 'blayer1', 'Woutput',
-'boutput')."""
+'boutput'), as ``python q3.py`` writes them to q3_figures/q3_params.npz."""
 import numpy as np
 import skimage
 import skimage.color
