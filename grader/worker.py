@@ -83,7 +83,7 @@ class Worker:
             probe = torch_eval.PROBES[request['name']]
             return self.run(lambda: probe(self.handles[request['handle']], *request['args']), request)
         if op == 'seed':   # what Implementation.seed (torch: grader.torch_eval.setup) does in direct mode
-            return self.run(lambda: seed(request['value'], request.get('torch')), request)
+            return self.run(lambda: self.impl.seed(request['value'], request.get('torch')), request)
         if op == 'stage':
             from grader import torch_eval
             return self.run(lambda: torch_eval.stage_checkpoint(request['name'], request['data']), request)
@@ -170,16 +170,6 @@ class Worker:
                 sys.modules.update(saved)
             self.reference[key] = loaded
         return self.reference[key]
-
-
-def seed(value, torch=False):
-    if torch:
-        from grader import torch_eval
-        torch_eval.setup(value)
-    else:
-        import random
-        random.seed(value)
-        np.random.seed(value % 2 ** 32)
 
 
 def describe(exc):
