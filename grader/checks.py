@@ -84,7 +84,15 @@ def that(condition, message):
         fail(message)
 
 
+def remote(value):
+    """Is ``value`` the grader's handle to an object living in the isolated worker (grader.isolation)?"""
+    t = type(value)
+    return t.__module__ == 'grader.isolation.proxies' and t.__name__ == 'Handle'
+
+
 def _typename(value):
+    if remote(value):   # the type of the object in the worker (numpy.matrix, a generator ...), not the handle's
+        return value.type_name
     t = type(value)
     return f'{t.__module__}.{t.__qualname__}' if t.__module__ not in ('builtins',) else t.__qualname__
 

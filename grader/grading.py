@@ -10,7 +10,6 @@ import traceback
 from pathlib import Path
 
 from grader import report, results
-from grader.isolation import HIDE_ENV
 from grader.rubric import QUESTIONS
 from grader.run import run_tests
 from grader.submission import SubmissionRefused, prepare
@@ -19,7 +18,16 @@ from grader.submission import SubmissionRefused, prepare
 NORMAL_EXIT = (0, 1, 5)
 
 
-def grade(source, out, questions=None, formats=('gradescope',), hidden=True, extra_args=(), timeout=None):
+# The whole test run's deadline when none is given: far above a full grade of a correct hand-in (under two
+# minutes on 2 cores), so only a hand-in that hangs or crawls meets it. Tests not started by then, and
+# calls still running then, are recorded as not graded for time; the results file is written anyway.
+DEFAULT_DEADLINE = 1800.0
+# pytest gets this much longer before it is stopped from outside, should the deadline itself not hold.
+DEADLINE_MARGIN = 120.0
+
+
+def grade(source, out, questions=None, formats=('gradescope',), hidden=True, extra_args=(), timeout=None,
+          deadline=DEFAULT_DEADLINE):
     """Grade ``source`` (folder or .zip) on ``questions`` (rubric ids; all by default) and write the
     results into folder ``out``. Returns the grader.results.Result."""
     questions = list(questions or [q.id for q in QUESTIONS])
@@ -33,10 +41,11 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
         sub = prepare(source)
         # The submission runs only in the isolated worker, never in the pytest process that decides the
         # verdicts; the worker cannot see the output folder (where results.json is written).
+        if timeout is None and deadline:
+            timeout = deadline + DEADLINE_MARGIN
         run = run_tests(sub.root, questions, hidden=hidden, timeout=timeout,
-                        extra_args=['--isolate', '--continue-on-collection-errors',
-                                    f'--artifacts-dir={figures.resolve()}', *extra_args],
-                        env={HIDE_ENV: str(out.resolve())})
+                        extra_args=['--isolate', '--continue-on-collection-errors', f'--deadline={deadline or 0:g}',
+                                    f'--artifacts-dir={figures.resolve()}', *extra_args])
         notes = sub.notes()
         crashed = ''
         if run.timed_out:
@@ -45,6 +54,7 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
         elif run.returncode not in NORMAL_EXIT:
             crashed = f'the test run ended abnormally (pytest exit code {run.returncode})'
             notes.append(f'{crashed}; its last lines:\n' + '\n'.join(run.output.strip().splitlines()[-15:]))
+        sub.add_run_time_violations(run.violations or [])
         violations = {}
         for qid in questions:
             for v in sub.affected(qid):

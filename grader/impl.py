@@ -1,30 +1,43 @@
-"""The implementation under test: a folder of course files (nn.py, q2.py, ...), flat like a hand-in.
+"""The implementation under test: a folder of course files (nn.py, q2.py ...), flat like a hand-in, seen
+through one interface (``ImplementationUnderTest``) whether it is imported into pytest
+(``DirectImplementation``: debuggable, what a student runs) or runs in an isolated worker
+(grader.isolation.WorkerImplementation: what the grader runs).
 
-``Implementation(root).module('nn').softmax`` is the submission's function, or a stand-in that fails
-with a sentence saying what is missing, so a missing file or function costs only the tests that use it
-and collection never breaks. The folder goes first on sys.path because course files import each other
-by their plain names (``from nn import *``)."""
+Tests only ever use that interface: ``impl.module('nn').softmax(x)``, ``impl.seed(...)``,
+``with impl.earlier_pieces('2.4.1'): ...``. Which earlier pieces a question runs on is decided in one
+place, grader.pieces; each implementation only carries it out."""
 import contextlib
-import importlib
+import functools
 import os
-import random
-import sys
-import traceback
 from pathlib import Path
-
-import numpy as np
+from typing import ContextManager, Protocol
 
 from grader import paths
-from grader.compat import install_numpy_aliases
+from grader.pieces import Ledger
+from grader.worker import probes
+from grader.worker.loader import MODULES, Loader, SubmissionError  # noqa: F401  (SubmissionError: re-exported)
 
-# Course files a hand-in may hold, in import order (later ones import earlier ones).
-MODULES = ('util', 'nn', 'q2', 'q3', 'q4', 'q5', 'q6', 'q7')
 ENV_VAR = 'NN_IMPL'
 NAMED = {'student': paths.STUDENT, 'reference': paths.REFERENCE}
 
 
-class SubmissionError(Exception):
-    """The submission lacks something or failed to load; the message says what, for the student."""
+class ImplementationUnderTest(Protocol):
+    """What the tests and the plugin may ask of the code being graded."""
+
+    label: str
+    isolated: bool
+    ledger: Ledger        # this run's outcomes so far, which decide earlier_pieces
+    output: str           # the tail of what the submission printed in the current test (diagnosis only)
+    violations: list      # (file, line, library): forbidden imports caught while it ran
+
+    def module(self, name: str): ...                        # a course module: attribute access never raises
+    def seed(self, seed: int, torch: bool = False) -> None: ...   # seed the RNGs the submission draws from
+    def earlier_pieces(self, qid: str, composite=()) -> ContextManager: ...   # qid on the right earlier pieces
+    def stage_checkpoint(self, name: str, data) -> None: ...  # a file in the submission's torch cache
+    def torch(self): ...                                      # torch as the submission's process has it
+    def begin_test(self, seed, question=None, limits=None) -> None: ...
+    def end_test(self) -> int: ...
+    def close(self) -> None: ...
 
 
 def resolve(spec):
@@ -39,115 +52,72 @@ def resolve(spec):
     return (spec if spec in NAMED else str(root)), root.resolve()
 
 
-def _missing(module, attr, why):
-    def stand_in(*args, **kwargs):
-        raise SubmissionError(why)
-    stand_in.__name__ = attr
-    stand_in.__qualname__ = f'{module}.{attr} (missing)'
-    stand_in.missing = why
-    return stand_in
+class DirectImplementation:
+    """The course modules of one folder imported into this process (one implementation per process)."""
 
+    isolated = False
 
-class ModuleView:
-    """Attribute access on one course module that never raises at lookup time."""
-
-    def __init__(self, name, module, error):
-        self._name, self._module, self._error = name, module, error
-
-    def __getattr__(self, attr):
-        if self._module is None:
-            return _missing(self._name, attr, self._error)
-        try:
-            return getattr(self._module, attr)
-        except AttributeError:
-            return _missing(self._name, attr, f'{self._name}.py has no function {attr!r} '
-                                              f'(expected by the course API; see the stub in student/).')
-
-    @property
-    def loaded(self):
-        return self._module
-
-
-class Implementation:
-    """Course modules imported from one folder, under their plain names, on first use."""
-
-    def __init__(self, root, label=None):
+    def __init__(self, root, label=None, ledger=None):
         self.root = Path(root).resolve()
         self.label = label or str(self.root)
-        self._views = {}
-        install_numpy_aliases()
-        if str(self.root) not in sys.path:
-            sys.path.insert(0, str(self.root))
+        self.ledger = ledger if ledger is not None else Ledger()
+        self.output = ''
+        self.violations = []
+        self._loader = Loader(self.root)
+        self._active = []
 
     def __repr__(self):
-        return f'Implementation({self.label!r})'
+        return '<the submission>'
 
     @classmethod
     def from_spec(cls, spec=None):
         label, root = resolve(spec)
         return cls(root, label)
 
-    def seed(self, seed, torch=False):
-        """Seed the RNGs the submission draws from (torch=True: torch too, as grader.torch_eval.setup)."""
-        if torch:
-            from grader import torch_eval
-            torch_eval.setup(seed)
-        else:
-            random.seed(seed)
-            np.random.seed(seed % 2 ** 32)
-
     def module(self, name):
-        if name not in self._views:
-            self._views[name] = self._load(name)
-        return self._views[name]
+        return self._loader.module(name)
 
-    def _load(self, name):
-        path = self.root / f'{name}.py'
-        if not path.is_file():
-            return ModuleView(name, None, f'{name}.py is missing from the submission ({self.root}).')
-        loaded = sys.modules.get(name)
-        if loaded is not None and Path(getattr(loaded, '__file__', '') or '').resolve() != path:
-            raise RuntimeError(f'another {name!r} module is already imported ({loaded.__file__}); '
-                               'one implementation per process')
-        try:
-            return ModuleView(name, importlib.import_module(name), None)
-        except BaseException as exc:  # a hand-in may raise anything, even SystemExit, at import time
-            sys.modules.pop(name, None)
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            return ModuleView(name, None, f'{name}.py could not be imported: {_describe(exc)}')
+    def seed(self, seed, torch=False):
+        probes.seed_everything(seed, torch)
+
+    def stage_checkpoint(self, name, data):
+        probes.stage_checkpoint(name, data)
+
+    def torch(self):
+        import torch
+        return torch
 
     @contextlib.contextmanager
-    def reference_pieces(self, module, names, source='nn'):
-        """Within the block, ``module``'s own references to ``names`` point at the reference solution's
-        (taken from the reference's ``source`` module), so a later question is graded on its own code
-        and an earlier bug is not charged twice. In a student release (no reference/) the submission's
-        own pieces are used."""
-        target = self.module(module).loaded
-        reference = reference_module(source)
-        if target is None or reference is None or self.root == paths.REFERENCE.resolve():
-            yield
-            return
-        saved = {n: target.__dict__[n] for n in names if n in target.__dict__}
+    def earlier_pieces(self, qid, composite=()):
+        """Within the block, question ``qid`` runs on the reference's pieces where the submission's failed
+        their own questions (grader.pieces): the reference's functions are put where the submission's
+        were, in every course module that refers to them. In a student release (no reference/) the
+        submission's own pieces are used."""
+        replacements = {}
+        if self.root != paths.REFERENCE.resolve():
+            for module, name in self.ledger.substitutes(qid, composite):
+                if name == 'train_model':   # called by the tests, never by the submission: grader.trainer
+                    from grader import trainer
+                    replacements[(module, name)] = functools.partial(trainer.train_model, self.torch())
+                elif reference_module(module) is not None:
+                    replacements[(module, name)] = getattr(reference_module(module), name)
+        done = self._loader.substitute(replacements)
         try:
-            for n in names:
-                setattr(target, n, getattr(reference, n))
             yield
         finally:
-            for n in names:
-                if n in saved:
-                    setattr(target, n, saved[n])
-                else:
-                    delattr(target, n)
+            self._loader.restore(done)
 
+    def begin_test(self, seed, question=None, limits=None):
+        from grader.worker import rules
+        self.violations.extend(rules.collect())
 
-def _describe(exc):
-    if isinstance(exc, SyntaxError):
-        return f'SyntaxError: {exc.msg} (line {exc.lineno})'
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = next((f'{Path(f.filename).name}, line {f.lineno}' for f in reversed(frames)
-                  if Path(f.filename).name in {f'{m}.py' for m in MODULES}), None)
-    return f'{type(exc).__name__}: {exc}' + (f' ({where})' if where else '')
+    def end_test(self):
+        from grader.worker import rules
+        self.violations.extend(rules.collect())
+        return 0
+
+    def close(self):
+        pass
 
 
 _REFERENCE = {}
@@ -155,10 +125,13 @@ _REFERENCE = {}
 
 def reference_module(name):
     """The reference's ``name`` module, imported apart from the implementation under test: course
-    modules are registered under their plain names only while it imports. None in a student release."""
+    modules are registered under their plain names only while it imports. None in a student release.
+    Only ever imported into the trusted process (fixtures, direct mode), never into a worker."""
     if name not in _REFERENCE:
         if not (paths.REFERENCE / f'{name}.py').is_file():
             return None
+        import importlib
+        import sys
         saved = {m: sys.modules.pop(m) for m in MODULES if m in sys.modules}
         sys.path.insert(0, str(paths.REFERENCE))
         try:

@@ -75,15 +75,5 @@ def covers(started, limits):
     return limits.memory_mb <= started.memory_mb and limits.output_mb <= started.output_mb
 
 
-def apply(limits):
-    """In the worker, before each call: soft limits for this call. CPU time counts from now."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = int(usage.ru_utime + usage.ru_stime + limits['cpu']) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, resource.RLIM_INFINITY))
-    for which, value in ((resource.RLIMIT_AS, limits['memory']), (resource.RLIMIT_FSIZE, limits['output'])):
-        hard = resource.getrlimit(which)[1]
-        resource.setrlimit(which, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
-
-
 def for_worker(limits):
     return {'cpu': limits.cpu_seconds, 'memory': limits.memory_mb << 20, 'output': limits.output_mb << 20}

@@ -10,11 +10,11 @@ import zlib
 import numpy as np
 import pytest
 
-from grader import profiles  # noqa: F401  (registers and loads the Hypothesis profiles)
-from grader.impl import ENV_VAR, Implementation, SubmissionError, resolve
-from grader import isolation
+from grader import isolation, profiles  # noqa: F401  (profiles: registers and loads the Hypothesis profiles)
 from grader.checks import NOT_GRADABLE
+from grader.impl import ENV_VAR, DirectImplementation, SubmissionError, resolve
 from grader.limits import DEFAULT as DEFAULT_LIMITS
+from grader.pieces import Ledger
 from grader.rubric import BY_ID, QUESTIONS, marker_name, part_marker
 from grader.scoring import score, table
 
@@ -36,6 +36,9 @@ def pytest_addoption(parser):
     group.addoption('--worker-limits', default=None,
                     help="default per-call limits of the isolated worker, e.g. 'wall=10,memory_mb=2000' "
                          "(env NN_WORKER_LIMITS; tests may raise them with @pytest.mark.limits)")
+    group.addoption('--deadline', type=float, default=None,
+                    help='seconds the whole run may take (env NN_GRADING_DEADLINE): tests not started by then, '
+                         'and calls still running then, are recorded as not graded for time')
     group.addoption('--artifacts-dir', default=None,
                     help='save the figures tests make here (env NN_ARTIFACTS_DIR); not saved otherwise')
 
@@ -51,6 +54,9 @@ def pytest_configure(config):
     config.addinivalue_line('markers', 'limits(wall=, cpu=, memory_mb=, output_mb=, budget=): per-call limits '
                                        'of the isolated worker for this test (see grader/limits.py)')
     config.isolate = bool(config.getoption('isolate') or os.environ.get(isolation.ENV_VAR) == '1')
+    config.harness_ledger = Ledger()
+    deadline = config.getoption('deadline') or float(os.environ.get('NN_GRADING_DEADLINE') or 0)
+    config.harness_deadline = time.monotonic() + deadline if deadline else None
     try:
         config.worker_limits = _parse_limits(config.getoption('worker_limits') or
                                              os.environ.get('NN_WORKER_LIMITS', ''))
@@ -94,14 +100,15 @@ def _parse_limits(text):
 
 def pytest_report_header(config):
     if config.isolate:
-        return f'submission: {isolation.isolation_status()}'
+        return f'submission: {isolation.status()}'
 
 
 def _implementation(config):
     """The implementation under test, one per session: imported here, or (--isolate) in a worker."""
     if getattr(config, 'harness_impl', None) is None:
-        cls = isolation.WorkerImplementation if config.isolate else Implementation
-        config.harness_impl = cls(config.impl_root, config.impl_label)
+        cls = isolation.WorkerImplementation if config.isolate else DirectImplementation
+        config.harness_impl = cls(config.impl_root, config.impl_label, config.harness_ledger)
+        config.harness_impl.deadline = config.harness_deadline
     return config.harness_impl
 
 
@@ -111,7 +118,7 @@ def impl(request):
 
 
 def pytest_unconfigure(config):
-    if isinstance(getattr(config, 'harness_impl', None), isolation.WorkerImplementation):
+    if getattr(config, 'harness_impl', None) is not None:
         config.harness_impl.close()
 
 
@@ -162,6 +169,9 @@ def pytest_runtest_setup(item):
     seed np.random from the test's id, so every run sees the same numbers, and tell an isolated worker
     which test, question and limits its calls now count against. A fixture that seeds on its own
     (impl.seed) overrides this in both modes alike."""
+    deadline = item.config.harness_deadline
+    if deadline is not None and time.monotonic() >= deadline:
+        pytest.skip(f'{isolation.OUT_OF_TIME}the grading deadline passed before this test started')
     seed = zlib.crc32(item.nodeid.encode())
     np.random.seed(seed)
     if item.config.isolate:   # the worker's np.random gets the same seed before the test's first call
@@ -173,8 +183,13 @@ def pytest_runtest_setup(item):
 
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item):
-    if item.config.isolate:
-        _implementation(item.config).end_test()   # no process the submission started outlives its test
+    impl = getattr(item.config, 'harness_impl', None)
+    if impl is not None:
+        impl.end_test()   # no process the submission started outlives its test
+        for file, line, library in impl.violations:   # imports the rules forbid, caught as they ran
+            if _RESULTS:
+                _write_line({'violation': {'file': file, 'line': line, 'library': library}})
+        impl.violations.clear()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -192,12 +207,14 @@ def pytest_runtest_makereport(item, call):
         printed = getattr(item.funcargs.get('impl'), 'output', '') if item.config.isolate else ''
         if printed:   # shown to help, never read for the verdict
             report.sections.append(('What the submission printed (last 4 kB)', printed))
+    outcome = _outcome(report)
+    item.config.harness_ledger.record(mark.args[0], outcome)   # decides later questions' earlier pieces
     _record({
         'nodeid': item.nodeid,
         'question': mark.args[0],
         'weight': float(mark.kwargs.get('weight', 1)),
         'function': f'{item.path.name}::{getattr(item, "originalname", item.name)}',
-        'outcome': _outcome(report),
+        'outcome': outcome,
         'message': _message(report),
         'duration': round(report.duration, 4),
         'hidden': item.get_closest_marker('hidden') is not None,
@@ -209,9 +226,11 @@ def pytest_runtest_makereport(item, call):
 def _outcome(report):
     if report.passed:
         return 'passed'
+    message = _message(report)
     if report.skipped:   # only the trusted side can skip: a submission's exceptions arrive as failures
-        return 'not gradable' if _message(report).startswith(NOT_GRADABLE) else 'skipped'
-    return 'failed'
+        return ('not gradable' if message.startswith(NOT_GRADABLE) else
+                'out of time' if message.startswith(isolation.OUT_OF_TIME) else 'skipped')
+    return 'out of time' if isolation.OUT_OF_TIME in message.split('\n')[0] else 'failed'
 
 
 def _message(report):
@@ -235,7 +254,7 @@ def _results_file(config):
     if path and not _RESULTS:
         _RESULTS.append(open(path, 'w'))
         _write_line({'impl': config.impl_label, 'started': time.time(),
-                     'isolation': isolation.isolation_status() if config.isolate else 'not isolated (the '
+                     'isolation': isolation.status() if config.isolate else 'not isolated (the '
                      'submission was imported into the test process)'})
     return _RESULTS[0] if _RESULTS else None
 

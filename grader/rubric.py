@@ -2,8 +2,9 @@
 
 Tests are tied to a row by ``@pytest.mark.question('2.2.2')``; a question's points are shared among its
 tests by weight (``@pytest.mark.question('2.2.2', weight=2)``; 1 by default), and a parametrized test's
-weight is shared among its cases. ``uses`` names the earlier pieces that the grader replaces with the
-reference's while grading the question, so one bug is not charged twice."""
+weight is shared among its cases. ``uses`` names the earlier pieces the question builds on: where one of
+them failed its own question's tests, the course's piece stands in for it while this question is graded,
+so one bug is not charged twice (grader/pieces.py)."""
 from dataclasses import dataclass, field
 
 
@@ -20,6 +21,20 @@ NN_PIECES = ('initialize_weights', 'sigmoid', 'forward', 'softmax', 'compute_los
              'sigmoid_deriv', 'backwards')
 
 Q7_PIECES = ('train_model',)
+
+# Every piece a later question may build on: (the course module it lives in, the question whose tests
+# grade it). A later question runs on the submission's own piece when that question passed all its
+# tests in the same run, and on the course's otherwise (grader/pieces.py).
+PIECES = {
+    'initialize_weights': ('nn', '2.1.2'), 'sigmoid': ('nn', '2.2.1'), 'forward': ('nn', '2.2.1'),
+    'sigmoid_deriv': ('nn', '2.2.1'), 'softmax': ('nn', '2.2.2'), 'compute_loss_and_acc': ('nn', '2.2.3'),
+    'backwards': ('nn', '2.3.1'), 'get_random_batches': ('nn', '2.4.1'), 'forward_backward': ('q2', '2.4.1'),
+    'findLetters': ('q4', '4.2'), 'ae_forward_backward': ('q5', '5.1.1'), 'momentum_step': ('q5', '5.1.2'),
+    'train_model': ('q7', '7.1.1'),
+}
+# Pieces made of others. A test of a loop may ask for one to stand in whole whenever a piece it is made
+# of must: one call across the boundary per batch instead of one per layer (grader/pieces.py).
+COMPOSITES = {'forward_backward': NN_PIECES, 'ae_forward_backward': NN_PIECES}
 
 QUESTIONS = [
     Question('1', 0, 'Theory facts (ungraded: written answers are graded by people)'),
@@ -61,6 +76,7 @@ QUESTIONS = [
 BY_ID = {q.id: q for q in QUESTIONS}
 TOTAL = sum(q.points for q in QUESTIONS)
 assert TOTAL == 90, TOTAL
+assert all(p in PIECES for q in QUESTIONS for p in q.uses), 'every piece a question uses must be in PIECES'
 
 
 def marker_name(qid):

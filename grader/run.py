@@ -24,6 +24,7 @@ class RunResult:
     output: str              # pytest's terminal output, for diagnosis
     timed_out: bool = False  # stopped at ``timeout``: the outcomes are those reached by then
     collected: dict = None   # question id -> number of its tests in the run
+    violations: list = None  # {'file', 'line', 'library'}: forbidden imports the worker caught as they ran
 
     def complete(self, qid):
         """Did every test of ``qid`` in this run finish (always true unless the run was stopped)?"""
@@ -56,10 +57,12 @@ def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, en
             returncode, timed_out = None, True
             output = ''.join(s.decode(errors='replace') if isinstance(s, bytes) else s
                              for s in (exc.stdout, exc.stderr) if s)
-        outcomes = read_outcomes(results)
-        collected = next((r['collected'] for r in _records(results) if 'collected' in r), {})
+        records = _records(results)
+        outcomes = [r for r in records if 'nodeid' in r]
+        collected = next((r['collected'] for r in records if 'collected' in r), {})
+        violations = [r['violation'] for r in records if 'violation' in r]
     return RunResult(str(impl), questions, outcomes, score(outcomes, questions), returncode, output, timed_out,
-                     collected)
+                     collected, violations)
 
 
 def read_outcomes(path):

@@ -10,22 +10,16 @@ import numpy as np
 import pytest
 
 from grader import checks, torch_data, torch_eval
-from grader.rubric import BY_ID
 
 
 @pytest.fixture
 def q7(impl, request):
     """The submission's q7 module, after seeding every RNG from the test's id and pinning threads.
-    Questions after 7.1.1 train with the reference's train_model (rubric ``uses``), so a broken
-    training loop is charged once, in 7.1.1."""
+    Questions after 7.1.1 train with the course's training loop where the submission's own failed 7.1.1
+    (rubric ``uses``, grader.pieces), so a broken loop is charged once, in 7.1.1."""
     pytest.importorskip('torch', reason='Q7 needs torch and torchvision (pip install -r requirements-torch.txt)')
     torch_eval.setup(zlib.crc32(request.node.nodeid.encode()), impl)
-    qid = request.node.get_closest_marker('question').args[0]
-    uses = BY_ID[qid].uses
-    if uses:
-        with impl.reference_pieces('q7', uses, source='q7'):
-            yield impl.module('q7')
-    else:
+    with impl.earlier_pieces(request.node.get_closest_marker('question').args[0]):
         yield impl.module('q7')
 
 

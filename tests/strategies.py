@@ -4,7 +4,7 @@ keeps values continuous (no accidental ties or exact zeros) and every example re
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.activations import PAIRS
+from grader.worker.activations import PAIRS
 
 dims = st.integers(min_value=1, max_value=12)
 names = st.sampled_from(['', 'layer1', 'output', 'hidden', 'hidden2', 'x'])

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from grader import activations, checks
+from grader import checks
+from grader.worker import activations
 from tests.strategies import layers, matrices
 
 pytestmark = pytest.mark.question('1')

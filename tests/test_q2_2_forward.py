@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, strategies as st
 from scipy.special import expit
 
-from grader import activations, checks
+from grader import checks
+from grader.worker import activations
 from tests.cases import fixture_params
 from tests.strategies import layers, matrices
 

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 
-from grader import activations, checks
+from grader import checks
+from grader.worker import activations
 from tests.cases import fixture_params
 from tests.strategies import layers
 

@@ -5,7 +5,6 @@ import pytest
 
 from grader import checks
 from grader.fixtures import unflatten
-from grader.rubric import BY_ID
 from tests.cases import fixture_params
 
 pytestmark = pytest.mark.question('2.5.1')
@@ -17,8 +16,7 @@ LIMIT = 1e-4
 
 @pytest.fixture
 def q2(impl):
-    with impl.reference_pieces('q2', BY_ID['2.5.1'].uses[:-1]), \
-            impl.reference_pieces('q2', ['forward_backward'], source='q2'):
+    with impl.earlier_pieces('2.5.1', composite=('forward_backward',)):
         yield impl.module('q2')
 
 

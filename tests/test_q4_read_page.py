@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from grader import checks, evaluate, fixtures
-from grader.rubric import BY_ID
 from tests.shared_data import generated_page, generated_page_names, real_page, real_page_names
 
 # Thresholds: see the calibration note at the end of this module.
@@ -22,9 +21,7 @@ def mlp():
 
 @pytest.fixture
 def q4(impl):
-    uses = BY_ID['4.4'].uses
-    with impl.reference_pieces('q4', [u for u in uses if u != 'findLetters']), \
-            impl.reference_pieces('q4', ['findLetters'], source='q4'):
+    with impl.earlier_pieces('4.4'):
         yield impl.module('q4')
 
 

@@ -7,7 +7,6 @@ import pytest
 
 from grader import checks
 from grader.fixtures import unflatten
-from grader.rubric import BY_ID
 from tests.cases import fixture_params
 
 EPS = 1e-6
@@ -15,7 +14,7 @@ EPS = 1e-6
 
 @pytest.fixture
 def q5(impl):
-    with impl.reference_pieces('q5', BY_ID['5.1.1'].uses):
+    with impl.earlier_pieces('5.1.1'):
         yield impl.module('q5')
 
 

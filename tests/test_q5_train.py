@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from grader import checks, evaluate
-from grader.rubric import BY_ID
 from tests.shared_data import nist36_kind, nist36_split
 
 # A training call may take minutes on a busy grading machine (one run: 23-60 s here when quiet).
@@ -23,11 +22,9 @@ SEED = 5
 @pytest.fixture(scope='module')
 def trained(impl):
     """One training run per grading session, shared by this module's tests."""
-    uses = BY_ID['5.2'].uses
     train_x = nist36_split('train')[0]
     impl.seed(SEED)
-    with impl.reference_pieces('q5', [u for u in uses if u not in ('ae_forward_backward', 'momentum_step')]), \
-            impl.reference_pieces('q5', ['ae_forward_backward', 'momentum_step'], source='q5'):
+    with impl.earlier_pieces('5.2', composite=('ae_forward_backward',)):
         out = impl.module('q5').train_autoencoder(train_x.copy(), **COURSE)
     checks.that(isinstance(out, (tuple, list)) and len(out) == 2, f'{CALL} should return (params, losses)')
     params = evaluate.weights(out[0], {**{f'W{n}': s for n, s in zip(evaluate.AE_LAYERS, [(1024, 32), (32, 32),

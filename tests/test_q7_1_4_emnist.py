@@ -9,7 +9,6 @@ import pytest
 
 from grader import checks, evaluate, torch_data, torch_eval
 from grader.impl import reference_module
-from grader.rubric import BY_ID
 from tests.shared_data import generated_page, generated_page_names
 from tests.q7_support import build, check_cnn, data_kind, held_out_accuracy, q7, train  # noqa: F401
 
@@ -69,7 +68,7 @@ def emnist_model(impl):
     """build_emnist_cnn() trained once with the reference train_model, for the two tests below."""
     pytest.importorskip('torch', reason='Q7 needs torch and torchvision (pip install -r requirements-torch.txt)')
     torch_eval.setup(714, impl)
-    with impl.reference_pieces('q7', BY_ID['7.1.4'].uses, source='q7'):
+    with impl.earlier_pieces('7.1.4'):
         q7 = impl.module('q7')
         model = build(q7, 'emnist_cnn')
         _, call = train(q7, model, 'emnist_cnn')

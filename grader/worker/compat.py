@@ -13,3 +13,8 @@ def install_numpy_aliases():
             warnings.simplefilter('ignore')   # NumPy 2 warns about some of these names before failing
             if not hasattr(np, name):
                 setattr(np, name, value)
+
+
+def install():
+    """Everything this module makes old course code find (called before any course file is imported)."""
+    install_numpy_aliases()

@@ -1,0 +1,406 @@
+"""WorkerImplementation: the implementation under test (grader.impl.ImplementationUnderTest), with the
+submission running in an isolated worker process and never in the pytest process that decides verdicts.
+
+- Calls go over pipes as plain data (grader.worker.wire: no pickle); dict and list arguments come back
+  with the worker's final state and are updated in place, arrays are copies. Objects that are not plain
+  data stay in the worker as handles.
+- Per-call limits (grader.limits): wall time (the worker is killed and restarted), CPU time, memory and
+  output size; each hit fails only the test that made the call, with a sentence saying which limit. A
+  function that hung is not called again; a module whose top-level code hung is not imported again.
+  Nothing runs past the overall grading deadline.
+- Where a question builds on earlier pieces that failed their own tests (grader.pieces), the course's
+  pieces stand in: the worker gets stand-ins that call out, and the grader has the reference's
+  functions run them in a second worker of their own. The reference never enters the submission's
+  process; the submission never touches the reference's."""
+import ast
+import contextlib
+import functools
+import time
+from pathlib import Path
+
+from grader import paths
+from grader.isolation import sandbox
+from grader.isolation.process import WorkerProcess
+from grader.isolation.proxies import Handle, ModuleView, PieceRef, Proxy
+from grader.limits import DEFAULT, LimitExceeded, covers
+from grader.pieces import Ledger
+from grader.worker import activations, wire
+from grader.worker.loader import MODULES, SubmissionError
+
+ENV_VAR = 'NN_ISOLATE'
+_ACTIVATIONS = {id(fn): name for name, fn in activations.REGISTRY.items()}
+OUT_OF_TIME = 'not graded for time: '   # the start of the message when the grading deadline stops a call
+
+
+class WorkerImplementation:
+    """The submission in ``root`` (a folder of course files), run in an isolated worker."""
+
+    isolated = True
+
+    def __init__(self, root, label=None, ledger=None):
+        self.root = Path(root).resolve()
+        self.label = label or str(self.root)
+        self.ledger = ledger if ledger is not None else Ledger()
+        self.limits = DEFAULT
+        self.question = None
+        self.deadline = None       # time.monotonic() after which nothing more runs (the grading deadline)
+        self.spent = {}            # question -> seconds of calls
+        self.output = ''           # the tail of what the submission printed during this test (diagnosis only)
+        self.violations = []       # (file, line, library): imports the rules forbid, caught at run time
+        self.restarts = 0
+        self.strays_killed = 0
+        self.hung = {}             # call -> how it hit the wall-time limit: not run again this session
+        self.hung_modules = {}     # module -> why its top-level code is not run again
+        self._seed = None
+        self._hit = None
+        self._student = None
+        self._reference = None
+        self._loaded = set()       # course modules imported in the current student worker
+        self._active = []          # stack of [(module, name)] the course stands in for
+        self._relay = {}           # number -> grader-side object another worker may call back
+        self._torch = None
+        self._imports = _course_imports(self.root)
+
+    def __repr__(self):
+        return '<the submission, isolated>'
+
+    status = staticmethod(sandbox.status)
+
+    # ---------------------------------------------------------------- the implementation interface
+    def module(self, name):
+        return ModuleView(self, name)
+
+    def attribute(self, module, name):
+        """``module.name`` as the tests see it: the submission's, or what stands in for it."""
+        if any((module, name) in level for level in self._active):
+            if name == 'train_model':   # Q7: the grader's own training loop, driving the model in the worker
+                from grader import trainer
+                return functools.partial(trainer.train_model, self.torch())
+            return _ReferenceCall(self, module, name)
+        return Proxy(self, module, name)
+
+    def seed(self, seed, torch=False):
+        """Seed random and np.random in the worker (torch=True: torch too, as grader.torch_eval.setup);
+        this replaces the per-test seed the first call would otherwise apply."""
+        self._seed = None
+        self.request({'op': 'seed', 'value': int(seed), 'torch': bool(torch)}, 'seeding the worker')
+
+    def stage_checkpoint(self, name, data):
+        """Put ``data`` (bytes; None removes it) in the worker's torch hub cache as ``name``."""
+        self.request({'op': 'stage', 'name': name, 'data': data}, f'staging {name}')
+
+    def torch(self):
+        """A handle to torch in the worker (grader.trainer drives a training loop through it)."""
+        if self._torch is None or self._torch._process is not self._student:
+            self._torch = self.request({'op': 'import', 'module': 'torch'}, 'importing torch')['value']
+        return self._torch
+
+    @contextlib.contextmanager
+    def earlier_pieces(self, qid, composite=()):
+        """Within the block, question ``qid`` runs on the course's pieces where the submission's failed
+        their own questions (grader.pieces); the worker gets stand-ins that call out for them."""
+        if self.root == paths.REFERENCE.resolve() or not paths.REFERENCE.is_dir():
+            yield
+            return
+        level = self.ledger.substitutes(qid, composite)
+        self._active.append(level)
+        try:
+            self._send_pieces(level)
+            yield
+        finally:
+            self._active.pop()
+            if self._student is not None and self._student.alive() and _in_worker(level):
+                with contextlib.suppress(SubmissionError, LimitExceeded):
+                    self.request({'op': 'unpieces'}, 'restoring the submission\'s own pieces')
+
+    # -- per test (called by the pytest plugin)
+    def begin_test(self, seed, question=None, limits=DEFAULT):
+        self._seed, self.question, self.limits = seed, question, limits
+        self.output = ''
+        self._hit = None   # the first limit this test hit: later calls of the test are not run
+
+    def end_test(self):
+        """Kill whatever the submission left running; returns how many stray processes there were."""
+        if self._student is not None and self._student.alive():
+            found = self._student.strays()
+            if found:
+                self.strays_killed += len(found)
+                self._stop_student()
+            return len(found)
+        return 0
+
+    def close(self):
+        self._stop_student()
+        if self._reference is not None:
+            self._reference.kill()
+            self._reference = None
+
+    # ---------------------------------------------------------------- calls
+    def call(self, target, args, kwargs, call):
+        if isinstance(target, Handle):
+            message, process = {'target': target._number}, target._process
+        else:
+            self._ensure_loaded(target.split('.')[0], call)
+            message, process = {'target': target}, None
+        message.update(op='call', args=list(args), kwargs=dict(kwargs), seed=self._seed)
+        reply = self.request(message, call, process)
+        self._seed = None
+        _update_in_place(args, kwargs, reply.get('state'))
+        return reply['value']
+
+    def request(self, message, call, process=None):
+        """One request to the student's worker (or to the worker ``process`` a handle belongs to)."""
+        if process is not None and process is not self._student:
+            raise SubmissionError(f'{call}: this object belonged to a worker that was stopped (after a crash or '
+                                  'a limit); it is gone')
+        limits = self.limits
+        if self._hit is not None:
+            raise LimitExceeded(f'{call} was not run: earlier in this test, {self._hit}')
+        if call in self.hung:   # a hung function would cost every later test its full wall-time limit
+            raise LimitExceeded(f'{call} was not run: in an earlier test, {self.hung[call]}')
+        spent = self.spent.get(self.question, 0.0)
+        if spent >= limits.budget:
+            raise LimitExceeded(f'question {self.question} used up its {limits.budget:g} s time budget; {call} '
+                                'was not run')
+        now = time.monotonic()
+        deadline = now + limits.wall
+        if self.deadline is not None and self.deadline < deadline:
+            if self.deadline <= now:
+                raise LimitExceeded(f'{OUT_OF_TIME}the grading deadline had passed, so {call} was not run')
+            deadline = self.deadline
+        worker = self._worker()
+        try:
+            reply = worker.request(message, limits, call, deadline, self._on_callback, cap=self.deadline)
+        except LimitExceeded as exc:
+            self._stop_student()
+            self.restarts += 1
+            if exc.wall_time and self.deadline is not None and time.monotonic() >= self.deadline - 0.01:
+                exc = LimitExceeded(f'{OUT_OF_TIME}{call} was stopped at the grading deadline')
+            else:
+                self._hit = str(exc)
+                if exc.wall_time:
+                    self.hung.setdefault(call, str(exc))
+            raise exc
+        except SubmissionError:
+            self._stop_student()
+            raise
+        finally:
+            self.spent[self.question] = spent + time.monotonic() - now
+            if worker.last_output:
+                self.output = (self.output + worker.last_output)[-4096:]
+                worker.last_output = ''
+        self._collect(reply)
+        if not reply['ok']:
+            raise _failure(call, reply.get('error'), limits)
+        return reply
+
+    def _collect(self, reply):
+        for item in reply.get('violations') or ():
+            if type(item) in (list, tuple) and len(item) == 3 and all(type(v) in (str, int) for v in item):
+                file, line, library = item
+                if str(file)[:-3] in MODULES:
+                    self.violations.append((str(file), int(line), str(library)[:200]))
+
+    # ---------------------------------------------------------------- the workers
+    def _worker(self):
+        if self._student is not None and not covers(self._student.started_with, self.limits):
+            self._stop_student()   # this test needs more than the running worker may ever use
+        if self._student is None or not self._student.alive():
+            if self._student is not None:
+                self._stop_student()
+                self.restarts += 1
+            self._student = WorkerProcess(self.root, self.limits, self._resolver(lambda: self._student, True))
+            self._student.encoder = self._encoder(lambda: self._student, True)
+            self._loaded = set()
+            for level in self._active:
+                self._send_pieces(level)
+        return self._student
+
+    def _stop_student(self):
+        if self._student is not None:
+            self._student.kill()
+            self._student = None
+
+    def _reference_worker(self):
+        if self._reference is None or not self._reference.alive():
+            self._reference = WorkerProcess(paths.REFERENCE, self.limits, self._resolver(lambda: self._reference, False))
+            self._reference.encoder = self._encoder(lambda: self._reference, False)
+        return self._reference
+
+    def _ensure_loaded(self, module, call):
+        """Import ``module`` (after the course modules it imports) on its own request, so that top-level
+        code that hangs is charged once, to the module, and never again."""
+        if module not in MODULES or not (self.root / f'{module}.py').is_file():
+            return
+        for dep in sorted(self._imports.get(module, ()), key=MODULES.index):
+            if dep != module:
+                self._ensure_loaded(dep, call)
+        if module in self.hung_modules:
+            raise LimitExceeded(f'{call} was not run: {self.hung_modules[module]}')
+        if self._student is None or module not in self._loaded:
+            try:
+                self.request({'op': 'load', 'module': module}, f'{module}.py (its top-level code, run on import)')
+            except LimitExceeded as exc:
+                if exc.wall_time:
+                    self.hung_modules[module] = (f'the top-level code of {module}.py (what runs when it is imported, '
+                                                 f'outside any function) did not finish within {self.limits.wall:g} s; '
+                                                 f'nothing in {module}.py, or in the files that import it, is run again')
+                    raise LimitExceeded(f'{call} was not run: {self.hung_modules[module]}') from None
+                raise
+            self._loaded.add(module)
+
+    def _send_pieces(self, level):
+        usable = set()
+        for module in {m for m, _ in level}:
+            with contextlib.suppress(LimitExceeded, SubmissionError):   # a module that cannot load keeps its error
+                self._ensure_loaded(module, f'{module}.py')
+                usable.add(module)
+        pieces = [list(p) for p in level if p[1] != 'train_model' and p[0] in usable]
+        if pieces:
+            self.request({'op': 'pieces', 'pieces': pieces}, 'putting the course\'s pieces in place')
+
+    # -- objects crossing between the grader and the two workers
+    def _resolver(self, process, student):
+        def resolve(tag):
+            kind = tag['$']
+            if kind == 'handle':
+                return Handle(self, process(), int(tag['id']), str(tag.get('type', 'object'))[:200],
+                              bool(tag.get('callable')))
+            if kind == 'fn':
+                return activations.REGISTRY[str(tag['name'])]
+            if kind == 'ref' and student:   # a stand-in in the submission's worker names the course's piece
+                return PieceRef(str(tag['module']), str(tag['name']))
+            if kind == 'remote':
+                return self._relay[int(tag['id'])]
+            raise wire.WireError(f"unexpected {kind!r} from the worker")
+        return resolve
+
+    def _encoder(self, process, student):
+        def encode(obj):
+            name = _ACTIVATIONS.get(id(obj))
+            if name is not None:
+                return {'$': 'fn', 'name': name}
+            if isinstance(obj, Handle) and obj._process is process():
+                return {'$': 'handle', 'id': obj._number}
+            if isinstance(obj, Proxy) and student:
+                return {'$': 'ref', 'module': obj.module, 'name': obj.name}
+            if isinstance(obj, PieceRef) and not student:
+                return {'$': 'ref', 'module': obj.module, 'name': obj.name}
+            if isinstance(obj, (Handle, PieceRef)):   # lives elsewhere: the receiver may call it back
+                if isinstance(obj, Handle) and obj._process not in (self._student, self._reference):
+                    raise SubmissionError(f'{obj!r} belonged to a worker that was stopped (after a crash or limit)')
+                number = max(self._relay, default=0) + 1
+                self._relay[number] = obj
+                return {'$': 'remote', 'id': number}
+            return None
+        return encode
+
+    def _on_callback(self, message, deadline):
+        """A worker calls something that lives elsewhere: the course's piece (run by the reference's
+        worker) or an object of the other worker. Returns the answer to send back."""
+        target, before = message.get('target'), set(self._relay)
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
+        body = {'op': 'call', 'args': message.get('args', []), 'kwargs': message.get('kwargs', {}), 'changes_only': True}
+        try:
+            if isinstance(target, PieceRef):
+                if not any((target.module, target.name) in level for level in self._active):
+                    return _refused(f"the course's {target.name} is not available here")
+                process, body['target'] = self._reference_worker(), {'$': 'ref', 'module': target.module,
+                                                                     'name': target.name}
+                body['rng'] = message.get('rng')
+            elif isinstance(target, Handle) and target._process in (self._student, self._reference):
+                process, body['target'] = target._process, target._number
+            else:
+                return _refused('a call out of the worker named nothing the grader knows')
+            label = f"the course's {target.name}" if isinstance(target, PieceRef) else repr(target)
+            try:
+                reply = process.request(body, None, label, deadline, self._on_callback, cap=self.deadline)
+            except (LimitExceeded, SubmissionError):
+                if process is self._reference:
+                    self._reference.kill()
+                    self._reference = None
+                raise
+        finally:
+            for number in set(self._relay) - before:   # relayed objects live as long as the call
+                self._relay.pop(number, None)
+        if process is self._reference and not reply['ok']:
+            error = reply.get('error') or {}
+            return _refused(f"{error.get('type', 'Exception')}: {str(error.get('message', ''))[:500]}")
+        return {k: reply.get(k) for k in ('ok', 'value', 'state', 'rng', 'error')}
+
+
+class _ReferenceCall:
+    """The course's ``module.name`` called directly by a test while it stands in for the submission's."""
+
+    def __init__(self, client, module, name):
+        self._client, self._module, self._name = client, module, name
+
+    def __call__(self, *args, **kwargs):
+        client = self._client
+        answer = client._on_callback({'target': PieceRef(self._module, self._name), 'args': list(args),
+                                      'kwargs': dict(kwargs)}, time.monotonic() + client.limits.wall)
+        if not answer.get('ok'):
+            raise SubmissionError(f"the course's {self._name} failed: {answer.get('error')}")
+        _update_in_place(args, kwargs, answer.get('state'), merge=True)
+        return answer['value']
+
+
+def _refused(why):
+    return {'ok': False, 'error': why}
+
+
+def _in_worker(level):
+    return any(name != 'train_model' for _, name in level)
+
+
+def _course_imports(root):
+    """{course module: course modules it imports}, read from the files without running them."""
+    found = {}
+    for name in MODULES:
+        path = root / f'{name}.py'
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        uses = set()
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            uses.update(n.split('.')[0] for n in names if n.split('.')[0] in MODULES)
+        found[name] = uses - {name}
+    return found
+
+
+def _update_in_place(args, kwargs, state, merge=False):
+    """The submission mutates its dict/list arguments (forward caches, backwards stores gradients):
+    make the caller's objects hold the worker's final state (``merge``: only the entries that changed
+    came back)."""
+    for key, new in (state or {}).items():
+        old = kwargs.get(key) if not key.isdigit() else (args[int(key)] if int(key) < len(args) else None)
+        if type(old) is dict and type(new) is dict:
+            if not merge:
+                old.clear()
+            old.update(new)
+        elif type(old) is list and type(new) is list:
+            old[:] = new
+
+
+def _failure(call, error, limits):
+    if type(error) is not dict:
+        return SubmissionError(f'{call} failed in the worker')
+    kind, etype = error.get('kind'), str(error.get('type', 'Exception'))
+    message, where = str(error.get('message', '')), str(error.get('where', ''))
+    if kind == 'memory':
+        return LimitExceeded(f'{call} exceeded the {limits.memory_mb} MB memory limit (MemoryError'
+                             f'{", " + where if where else ""})')
+    if kind == 'output':
+        return LimitExceeded(f'{call} exceeded the {limits.output_mb} MB output limit (it printed or wrote too much)')
+    if kind == 'processes':
+        return LimitExceeded(f'{call} hit the limit of {sandbox.MAX_PROCESSES} processes ({etype}: {message})')
+    if kind == 'exit':
+        return SubmissionError(f'{call} called sys.exit({message}) instead of returning')
+    if etype == 'SubmissionError':
+        return SubmissionError(message)
+    return SubmissionError(f'{call} raised {etype}: {message}{" (" + where + ")" if where else ""}')

@@ -1,0 +1,213 @@
+"""One running worker process (grader.worker.server in the sandbox of grader.isolation.sandbox): start it,
+send it requests under per-call limits, read its replies (and the calls it makes out while it works),
+and stop it with everything it started."""
+import contextlib
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from grader.isolation import sandbox
+from grader.limits import LimitExceeded, death_message, for_worker, wall_message
+from grader.worker import wire
+from grader.worker.loader import MODULES, SubmissionError
+
+
+class WorkerProcess:
+    """One worker over the course files of ``root``. Dies with the first limit hit or crash; the client
+    starts another. ``resolve(tag)`` turns the tags it sends (handles, refs) into grader-side objects."""
+
+    def __init__(self, root, limits, resolve):
+        self.started_with = limits
+        self.resolve = resolve
+        self.bwrap = sandbox.bubblewrap()[0] is not None
+        self.uid = sandbox.fresh_uid() if sandbox.privileged() else None
+        self.tmp = Path(tempfile.mkdtemp(prefix='nn-worker-'))
+        lib, handin = sandbox.stage(self.tmp, root, [f'{m}.py' for m in MODULES])
+        scratch = self.tmp / 'scratch'
+        if not self.bwrap:   # the fallback's private scratch is a folder of the host
+            (scratch / 'home').mkdir(parents=True)
+            if self.uid is not None:
+                for p in (scratch, scratch / 'home'):
+                    os.chown(p, self.uid, self.uid)
+                os.chmod(self.tmp, 0o711)
+        self.output_path = self.tmp / 'output.txt'
+        out = os.open(self.output_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.output = os.open(self.output_path, os.O_RDWR)
+        req_r, self.req_w = os.pipe()
+        os.set_blocking(self.req_w, False)
+        self.rep_r, rep_w = os.pipe()
+        self.reader = wire.Reader(self.rep_r)
+        info_r, info_w = os.pipe() if self.bwrap else (None, None)
+        cmd = sandbox.command(lib, handin, [str(req_r), str(rep_w)], self.uid, info_w)
+        home = '/tmp/home' if self.bwrap else str(scratch / 'home')
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd='/' if self.bwrap else scratch,
+            pass_fds=tuple(fd for fd in (req_r, rep_w, info_w) if fd is not None), env=sandbox.environment(home),
+            start_new_session=True, preexec_fn=sandbox.preexec(limits, self.uid))
+        for fd in (req_r, rep_w, out, info_w):
+            if fd is not None:
+                os.close(fd)
+        self.pidns = sandbox.read_info(info_r) if self.bwrap else None
+        sandbox.log_identity(self.uid, self.pidns)
+        self.pid = self.proc.pid
+        self.seq = 0
+        self.last_output = ''
+        self.releases = []   # handle numbers the grader no longer holds, sent with the next request
+
+    # -- one request
+    def request(self, message, limits, call, deadline=None, on_callback=None, cap=None):
+        """Send one request and return its reply (a dict). While it runs, the worker may call out
+        ({'op': 'callback'}): ``on_callback(message, deadline)`` answers, and the time it takes moves the
+        deadline (but never past ``cap``). Raises LimitExceeded or SubmissionError if the worker dies,
+        overruns or misbehaves."""
+        self.seq += 1
+        seq = self.seq
+        message = {**message, 'seq': seq, 'release': self.releases}
+        self.releases = []
+        if limits is not None:
+            message['limits'] = for_worker(limits)
+        deadline = deadline if deadline is not None else time.monotonic() + limits.wall
+        try:
+            encoded = wire.encode(message, fallback=self.outgoing)
+        except wire.WireError as exc:
+            raise wire.WireError(f'{call}: an argument cannot be sent to the isolated worker: {exc}') from None
+        try:
+            wire.send(self.req_w, encoded, deadline)
+            while True:
+                reply = wire.read(self.reader, limit=(limits.reply_mb if limits else 256) << 20, resolve=self.resolve,
+                                  deadline=deadline)
+                if type(reply) is not dict:
+                    raise wire.WireError('not a dict')
+                if reply.get('op') == 'callback' and on_callback is not None:
+                    started = time.monotonic()
+                    answer = on_callback(reply, started + (limits.wall if limits else 60.0))
+                    deadline += time.monotonic() - started   # the time spent elsewhere is not this call's
+                    deadline = min(deadline, cap) if cap is not None else deadline
+                    wire.send(self.req_w, wire.encode({**answer, 'op': 'answer'}, fallback=self.outgoing), deadline)
+                elif reply.get('seq') == seq:
+                    break
+                # else: a forked copy answering late, or a callback nobody asked for: ignored
+        except TimeoutError:
+            self.kill()
+            raise LimitExceeded(wall_message(call, limits), wall_time=True)
+        except (EOFError, BrokenPipeError):
+            raise self.died(call, limits)
+        except (wire.WireError, ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
+            self.kill()
+            raise SubmissionError(f'{call}: the worker sent a malformed reply ({str(exc)[:200]}); it was stopped')
+        finally:
+            self.drain_output()
+        if type(reply.get('ok')) is not bool:
+            self.kill()
+            raise SubmissionError(f'{call}: the worker sent a malformed reply; it was stopped')
+        return reply
+
+    def outgoing(self, obj):
+        """Grader-side objects of this worker as the worker knows them (set by the client)."""
+        return self.encoder(obj)
+
+    def drain_output(self):
+        """Keep the tail of what the call printed (for diagnosis only; never read for verdicts)."""
+        with contextlib.suppress(OSError, TypeError):
+            size = os.fstat(self.output).st_size
+            if size:
+                self.last_output = os.pread(self.output, 4096, max(0, size - 4096)).decode('utf-8', 'replace')
+                os.ftruncate(self.output, 0)
+
+    def died(self, call, limits):
+        return LimitExceeded(death_message(call, self.kill(), limits))
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    # -- processes
+    def strays(self):
+        """Processes the submission started that are still running, other than the worker itself: those in
+        the sandbox's pid namespace (bubblewrap), of the worker's uid (root) or of its session."""
+        found = []
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit() or int(entry) == self.pid:
+                continue
+            state = _state(entry)
+            if state is None or state[0] in 'ZX':   # a zombie is already dead
+                continue
+            if self.pidns is not None:
+                if _pidns(entry) == self.pidns and _inner_pid(entry) not in (1, 2):   # 1: bwrap's init, 2: the worker
+                    found.append(int(entry))
+            elif (self.uid is not None and _uid(entry) == self.uid) or (self.uid is None and state[2] == self.pid):
+                found.append(int(entry))
+        return found
+
+    def kill(self):
+        """Stop the worker and everything it started; returns the worker's wait status."""
+        if self.uid is not None:   # kill(-1) as the worker's uid reaches all its processes at once
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run(['/bin/kill', '-KILL', '-1'], user=self.uid, group=self.uid, extra_groups=[],
+                               capture_output=True, timeout=10)
+        with contextlib.suppress(OSError):
+            os.killpg(self.pid, signal.SIGKILL)
+        for pid in self.strays():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        self.proc.wait()
+        self.close()
+        return _status(self.proc.returncode, self.bwrap)
+
+    def close(self):
+        for fd in ('req_w', 'rep_r', 'output'):
+            with contextlib.suppress(OSError, TypeError):
+                os.close(getattr(self, fd))
+            setattr(self, fd, None)
+        import shutil
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _state(pid):
+    """(state letter, ppid, session) of a process, or None if it is gone."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return fields[0], int(fields[1]), int(fields[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _uid(pid):
+    try:
+        return os.stat(f'/proc/{pid}').st_uid
+    except OSError:
+        return None
+
+
+def _pidns(pid):
+    try:
+        return os.stat(f'/proc/{pid}/ns/pid').st_ino
+    except OSError:
+        return None
+
+
+def _inner_pid(pid):
+    """The process's pid inside its own namespace (the last field of NSpid)."""
+    try:
+        with open(f'/proc/{pid}/status') as f:
+            for line in f:
+                if line.startswith('NSpid:'):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _status(returncode, bwrap):
+    """Popen's returncode back to a wait status for os.WIFSIGNALED & co. bubblewrap reports a worker
+    killed by signal n as exit code 128 + n."""
+    if returncode < 0:
+        return (-returncode) & 0x7f
+    if bwrap and 128 < returncode < 128 + 65:
+        return (returncode - 128) & 0x7f
+    return (returncode & 0xff) << 8

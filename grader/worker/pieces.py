@@ -1,0 +1,87 @@
+"""Calls that leave the worker: the course's own earlier pieces, served by another process.
+
+When a later question is graded and one of the earlier pieces it builds on failed its own tests, the
+grader puts a ``RemotePiece`` where the submission's function was (in every course module that refers
+to it). Calling it sends the arguments out; the grader has the reference's function run them in a
+process of its own (the reference never enters this one) and sends back the value and what the call
+did to its dict/list arguments. ``RemoteObject`` is the same for an object that lives in another
+process (an activation function the reference was handed, say).
+
+A call sends only the parts of ``params`` the course's pieces read (SPEC.md's naming): weights and
+biases, plus the caches for backwards and the gradients and momentum for momentum_step, so that a
+training loop does not ship every cache and gradient twice per call. np.random's state goes along and
+comes back for the pieces that draw, so they draw exactly the numbers they would draw inside this process."""
+import numpy as np
+
+TRANSIENT = ('cache_', 'grad_', 'm_')          # keys the pieces never read, unless listed below
+READS_ALSO = {'backwards': ('cache_',), 'momentum_step': ('grad_', 'm_')}
+DRAWS = ('initialize_weights', 'get_random_batches')   # the pieces that draw from np.random
+
+
+class RemoteError(Exception):
+    """A call that left the worker failed; the message says where and why."""
+
+
+def _sent(piece, value):
+    if type(value) is not dict:
+        return value
+    keep = READS_ALSO.get(piece, ())
+    return {k: v for k, v in value.items()
+            if not (isinstance(k, str) and k.startswith(TRANSIENT) and not k.startswith(keep))}
+
+
+def _restore(args, kwargs, state):
+    """Apply the callee's changes to dict and list arguments in place (as if it had run here)."""
+    for key, new in (state or {}).items():
+        old = kwargs.get(key) if not key.isdigit() else (args[int(key)] if int(key) < len(args) else None)
+        if type(old) is dict and type(new) is dict:
+            old.update(new)
+        elif type(old) is list and type(new) is list:
+            old[:] = new
+
+
+class _Outbound:
+    def __init__(self, server, target, label):
+        self._server, self._target, self._label = server, target, label
+
+    def _send(self, args, kwargs, piece=''):
+        out_args = [_sent(piece, a) for a in args]
+        out_kwargs = {k: _sent(piece, v) for k, v in kwargs.items()}
+        rng = np.random.get_state() if piece in DRAWS else None
+        reply = self._server.callback({'op': 'callback', 'target': self, 'args': out_args,
+                                       'kwargs': out_kwargs, 'rng': rng})
+        if reply.get('rng') is not None:
+            np.random.set_state(reply['rng'])
+        if not reply.get('ok'):
+            raise RemoteError(f"{self._label} raised {reply.get('error', 'an error')}")
+        _restore(args, kwargs, reply.get('state'))
+        return reply.get('value')
+
+
+class RemotePiece(_Outbound):
+    """The course's ``module.name``, run outside this process."""
+
+    def __init__(self, server, module, name):
+        super().__init__(server, {'$': 'ref', 'module': module, 'name': name}, f"the course's {name}")
+        self.harness_piece = (module, name)
+        self.__name__ = self.__qualname__ = name
+
+    def __call__(self, *args, **kwargs):
+        return self._send(args, kwargs, self.harness_piece[1])
+
+    def __repr__(self):
+        return f"<the course's {self.__name__}, run by the grader>"
+
+
+class RemoteObject(_Outbound):
+    """An object that lives in another process; it can be called, nothing else."""
+
+    def __init__(self, server, number):
+        super().__init__(server, {'$': 'remote', 'id': number}, 'a function passed across the grader')
+        self.harness_remote = number
+
+    def __call__(self, *args, **kwargs):
+        return self._send(args, kwargs)
+
+    def __repr__(self):
+        return '<a function living in another process>'
