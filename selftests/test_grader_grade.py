@@ -16,7 +16,7 @@ import pytest
 from grader import grading, paths, results, rubric, variants
 from grader.commands import selfcheck
 from grader.run import read_outcomes, run_tests
-from selftests.workers import survivors
+from selftests.workers import survivors, worker_log
 
 BROKEN = ('softmax-no-shift', 'backwards-bias-axis', 'batches-with-replacement')
 FEW = ['2.2.2', '2.3.1', '2.4.1']
@@ -165,9 +165,11 @@ def test_a_crash_still_writes_a_valid_result(tmp_path, monkeypatch):
     assert r.error.startswith('internal grader error')
 
 
-def test_a_run_stopped_at_its_time_limit_keeps_what_it_finished(tmp_path):
+def test_a_run_stopped_at_its_time_limit_keeps_what_it_finished(tmp_path, monkeypatch):
     """softmax loops forever: grading with a 25 s limit for the whole run stops it, yet writes a valid
     result that keeps the questions finished before the stop, and grades no question on a part of it."""
+    log, env = worker_log(tmp_path)
+    monkeypatch.setenv(*next(iter(env.items())))
     sub = make(tmp_path, 'handin', {'nn.py': (paths.REFERENCE / 'nn.py').read_text() +
                                     '\n\ndef softmax(x):\n    while True:\n        pass\n'})
     r = grading.grade(sub, tmp_path / 'out', ['2.2.1', '2.2.2', '2.2.3'], timeout=25)
@@ -177,7 +179,7 @@ def test_a_run_stopped_at_its_time_limit_keeps_what_it_finished(tmp_path):
     assert (r.rows['2.2.1'].score, r.rows['2.2.3'].score) == (4, 3), r.status
     assert 'exceeded its 25 s limit' in r.status['2.2.2'], r.status
     assert not r.rows['2.2.2'].tests, 'a question the run did not finish must not be graded on part of it'
-    assert not survivors(), 'the worker must die with the stopped test run'
+    assert not survivors(log), 'the worker must die with the stopped test run'
 
 
 def test_refused_handin_gives_a_result_and_exit_0(tmp_path):

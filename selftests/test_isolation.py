@@ -1,4 +1,4 @@
-"""The isolated worker (grader/isolation.py, worker.py, wire.py, limits.py): the data format, the call
+"""The isolated worker (grader/isolation, grader/worker, grader/limits.py): the data format, the call
 semantics the graded tests rely on, and the hostile corpus (selftests/hostile/) graded the way the
 grader grades a hand-in."""
 import json
@@ -12,10 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import activations, isolation, paths, wire
+from grader import isolation, paths
+from grader.isolation import sandbox
+from grader.isolation.proxies import Handle
 from grader.limits import DEFAULT, LimitExceeded, Limits
 from grader.run import run_tests
-from selftests.workers import survivors
+from grader.worker import activations, wire
+from selftests.workers import survivors, worker_log
 
 HOSTILE = Path(__file__).parent / 'hostile'
 Q2 = ['2.1.2', '2.2.1', '2.2.2', '2.2.3', '2.3.1', '2.4.1', '2.5.1']
@@ -64,13 +67,36 @@ def test_wire_refuses_what_is_not_plain_data(value):
         wire.encode(value)
 
 
-@pytest.mark.parametrize('tree', [{'$': 'nd', 'd': '|O8', 's': [1], 'b': 0}, {'$': 'nd', 'd': '<f8', 's': [2], 'b': 0},
-                                  {'$': 'pickle', 'v': 'x'}, {'$': 'handle', 'id': 1}],
-                         ids=['object-dtype', 'short-buffer', 'unknown-tag', 'handle-without-resolver'])
-def test_wire_decoding_refuses_malformed_messages(tree):
+@pytest.mark.parametrize('tree, meta', [({'$': 'nd', 'b': 0}, [['|O8', [1]]]), ({'$': 'nd', 'b': 0}, [['<f8', [2]]]),
+                                        ({'$': 'pickle', 'v': 'x'}, [None]), ({'$': 'handle', 'id': 1}, [None]),
+                                        ({'$': 'nd', 'b': 3}, [['<f8', [1]]])],
+                         ids=['object-dtype', 'short-buffer', 'unknown-tag', 'handle-without-resolver', 'bad-index'])
+def test_wire_decoding_refuses_malformed_messages(tree, meta):
     """A hostile worker controls every byte it sends: decoding checks, and never runs code."""
     with pytest.raises(wire.WireError):
-        wire.decode(tree, [bytearray(8)])
+        wire.decode(tree, [bytearray(8)], meta=meta)
+
+
+def _raw(head, tmp_path):
+    """A message as a hostile peer would write it (a JSON text, no buffers, no checks), ready to read."""
+    import struct
+    path = tmp_path / 'message'
+    path.write_bytes(struct.pack('<II', len(head), 0) + head)
+    return wire.Reader(os.open(path, os.O_RDONLY))
+
+
+@pytest.mark.parametrize('head', [b'[[' + b'[],' * 1_000_000 + b'[]],[]]', b'[' * 100_000 + b']' * 100_000,
+                                  b'[' + b'"x",' * 300_000 + b'"x"]'],
+                         ids=['many-lists', 'deep-nesting', 'many-strings'])
+def test_wire_bounds_what_a_message_costs_the_reader(head, tmp_path):
+    """A message's JSON may not build more than MAX_ITEMS objects or nest deeper than MAX_DEPTH: 48 MB of
+    nested lists would be gigabytes of Python objects."""
+    reader = _raw(head, tmp_path)
+    try:
+        with pytest.raises(wire.WireError):
+            wire.read(reader, limit=1 << 30)
+    finally:
+        os.close(reader.fd)
 
 
 def test_wire_read_stops_at_the_size_limit():
@@ -131,9 +157,13 @@ def whoami():
 
 
 @pytest.fixture
-def worker(tmp_path):
-    (tmp_path / 'nn.py').write_text(SUBMISSION)
-    impl = isolation.WorkerImplementation(tmp_path)
+def worker(tmp_path, monkeypatch):
+    log, env = worker_log(tmp_path)
+    monkeypatch.setenv(*next(iter(env.items())))
+    (tmp_path / 'handin').mkdir()
+    (tmp_path / 'handin' / 'nn.py').write_text(SUBMISSION)
+    impl = isolation.WorkerImplementation(tmp_path / 'handin')
+    impl.log = log
     impl.begin_test(seed=0, question='2.2.2', limits=Limits(wall=10))
     yield impl
     impl.close()
@@ -161,7 +191,7 @@ def test_callables_are_sent_by_name(worker):
 
 def test_objects_stay_in_the_worker_as_handles(worker):
     model = worker.module('nn').model()
-    assert isinstance(model, isolation.Handle) and 'Model' in repr(model)
+    assert isinstance(model, Handle) and 'Model' in repr(model)
     assert model.scale == 3.0
     np.testing.assert_array_equal(model.predict(np.ones(2)), [3.0, 3.0])
 
@@ -208,15 +238,15 @@ def test_limits_marker_overrides_and_refuses_unknown_names():
 
 @pytest.mark.skipif(os.geteuid() != 0, reason='the worker changes user only when the grader runs as root')
 def test_worker_runs_as_an_unprivileged_uid_of_its_own(worker):
-    assert worker.module('nn').whoami() in isolation.UIDS
-    assert isolation.isolation_status().startswith('isolated')
+    assert worker.module('nn').whoami() in sandbox.UIDS
+    assert isolation.status().startswith('isolated')
 
 
 def test_processes_left_behind_are_killed_at_the_end_of_the_test(worker):
     worker.module('nn').spawn()
     assert 'started a sleeper' in worker.output
     assert worker.end_test() == 1
-    assert not survivors()
+    assert not survivors(worker.log)
     assert worker.module('nn').slow(0) is None   # a new worker serves the next test
 
 
@@ -274,6 +304,7 @@ ATTACKS = sorted(p for p in HOSTILE.iterdir() if (p / 'expected.json').is_file()
 def test_hostile_submission(attack, tmp_path):
     expected = json.loads((attack / 'expected.json').read_text())
     folder = build(attack, tmp_path / 'handin')
+    args = RUN_ARGS + ['--isolate', f"--worker-limits={expected['limits']}", *expected.get('pytest_args', [])]
     forged = paths.ROOT / 'results.json'
     existed = forged.exists()
     listener = socket.socket()
@@ -281,10 +312,10 @@ def test_hostile_submission(attack, tmp_path):
     listener.bind(('127.0.0.1', 47913))
     listener.listen()
     listener.setblocking(False)
+    log, env = worker_log(tmp_path)
     start = time.monotonic()
     try:
-        result = run_tests(folder, expected['questions'], timeout=600,
-                           extra_args=RUN_ARGS + ['--isolate', f"--worker-limits={expected['limits']}"])
+        result = run_tests(folder, expected['questions'], timeout=900, env=env, extra_args=args)
         try:
             listener.accept()
             pytest.fail(f'{attack.name}: the submission reached a socket on 127.0.0.1')
@@ -298,14 +329,20 @@ def test_hostile_submission(attack, tmp_path):
     scores = {q: r.score for q, r in result.rows.items()}
     assert scores == pytest.approx(expected['scores'], abs=1e-3), (attack.name, scores, result.output[-3000:])
     if expected['message']:
-        messages = [o['message'] for o in result.outcomes if o['outcome'] == 'failed'
-                    and o['question'] == expected['questions'][0]]
+        messages = [o['message'] for o in result.outcomes if o['outcome'] != 'passed'
+                    and o['question'] in expected['questions']]
         assert any(re.search(expected['message'], m) for m in messages), (attack.name, messages[:5])
-    assert not survivors(), f'{attack.name}: processes of the worker survived the run: {survivors()}'
+    assert not survivors(log), f'{attack.name}: processes of the worker survived the run: {survivors(log)}'
     assert forged.exists() == existed, f'{attack.name} wrote {forged}'
+    started = len(log.read_text().splitlines())
+    assert started <= expected.get('max_workers', 10 ** 6), f'{attack.name}: {started} workers were started'
+    if 'leaves_nothing' in expected:   # the attack's files, by their own name: nothing on the host
+        left = [os.path.join(d, f) for top in ('/dev/shm', '/tmp', '/var/tmp', '/run/lock') if os.path.isdir(top)
+                for d, _, files in os.walk(top) for f in files if f.startswith(expected['leaves_nothing'])]
+        assert not left, f'{attack.name} left {left}'
     if (attack / 'honest').is_dir():   # the same answers without the attack: the attack must not earn more
-        honest = run_tests(build(attack / 'honest', tmp_path / 'honest'), expected['questions'], timeout=600,
-                           extra_args=RUN_ARGS + ['--isolate', f"--worker-limits={expected['limits']}"])
+        honest = run_tests(build(attack / 'honest', tmp_path / 'honest'), expected['questions'], timeout=900,
+                           extra_args=args)
         assert {q: r.score for q, r in honest.rows.items()} == scores, (attack.name, honest.rows)
     print(f"\n| {expected['attack']} | {scores} | {elapsed:.1f} s |")
 

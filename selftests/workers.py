@@ -1,17 +1,32 @@
-"""Processes of isolated workers still alive on this machine (root mode: each worker has a uid in
-grader.isolation.UIDS), for the selftests that check nothing outlives a grading run."""
+"""This run's own isolated workers, for the selftests that check nothing outlives a grading run. Each
+worker appends its identity (its uid when run as root, its pid namespace under bubblewrap) to the file
+$NN_WORKER_LOG names (grader.isolation.sandbox), so a check never counts another grading running on the
+same machine."""
+import json
 import os
 import time
 
-from grader import isolation
+from grader.isolation import sandbox
+from grader.isolation.process import _pidns, _state, _uid
 
 
-def survivors(wait=2.0):
-    """Live (not zombie) processes under a worker uid; killed ones get ``wait`` seconds to be reaped."""
+def worker_log(tmp_path):
+    """A fresh log file, and the environment that makes workers (and gradings started with it) use it."""
+    path = tmp_path / 'workers.jsonl'
+    path.touch()
+    return path, {sandbox.LOG_ENV: str(path)}
+
+
+def survivors(log, wait=2.0):
+    """Live (not zombie) processes of the workers in ``log``; killed ones get ``wait`` seconds to be reaped."""
+    entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    uids = {e['uid'] for e in entries if e.get('uid') is not None}
+    spaces = {e['pidns'] for e in entries if e.get('pidns') is not None}
+    assert entries, f'{log} names no worker, so this check would prove nothing'
     deadline = time.monotonic() + wait
     while True:
-        alive = [p for p in os.listdir('/proc') if p.isdigit() and isolation._uid_of(p) in isolation.UIDS
-                 and (isolation._state(p) or 'Z')[0] not in 'ZX']
+        alive = [p for p in os.listdir('/proc') if p.isdigit() and (_uid(p) in uids or _pidns(p) in spaces)
+                 and (_state(p) or 'Z')[0] not in 'ZX']
         if not alive or time.monotonic() > deadline:
             return alive
         time.sleep(0.1)

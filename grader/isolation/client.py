@@ -162,13 +162,13 @@ class WorkerImplementation:
         if spent >= limits.budget:
             raise LimitExceeded(f'question {self.question} used up its {limits.budget:g} s time budget; {call} '
                                 'was not run')
+        worker = self._worker()   # (a new worker's start-up is not the call's time)
         now = time.monotonic()
         deadline = now + limits.wall
         if self.deadline is not None and self.deadline < deadline:
             if self.deadline <= now:
                 raise LimitExceeded(f'{OUT_OF_TIME}the grading deadline had passed, so {call} was not run')
             deadline = self.deadline
-        worker = self._worker()
         try:
             reply = worker.request(message, limits, call, deadline, self._on_callback, cap=self.deadline)
         except LimitExceeded as exc:
@@ -228,26 +228,37 @@ class WorkerImplementation:
         return self._reference
 
     def _ensure_loaded(self, module, call):
-        """Import ``module`` (after the course modules it imports) on its own request, so that top-level
-        code that hangs is charged once, to the module, and never again."""
-        if module not in MODULES or not (self.root / f'{module}.py').is_file():
-            return
-        for dep in sorted(self._imports.get(module, ()), key=MODULES.index):
-            if dep != module:
-                self._ensure_loaded(dep, call)
-        if module in self.hung_modules:
-            raise LimitExceeded(f'{call} was not run: {self.hung_modules[module]}')
-        if self._student is None or module not in self._loaded:
+        """Import ``module`` (after the course modules it imports) on a request of its own, so that top-level
+        code that hangs is charged once, to that module, and never run again."""
+        chain = self._chain(module)
+        hung = next((m for m in chain if m in self.hung_modules), None)
+        if hung is not None:
+            raise LimitExceeded(f'{call} was not run: {self.hung_modules[hung]}')
+        for name in chain:
+            if self._student is not None and name in self._loaded:
+                continue
             try:
-                self.request({'op': 'load', 'module': module}, f'{module}.py (its top-level code, run on import)')
+                self.request({'op': 'load', 'module': name}, f'{name}.py (its top-level code, run on import)')
             except LimitExceeded as exc:
                 if exc.wall_time:
-                    self.hung_modules[module] = (f'the top-level code of {module}.py (what runs when it is imported, '
-                                                 f'outside any function) did not finish within {self.limits.wall:g} s; '
-                                                 f'nothing in {module}.py, or in the files that import it, is run again')
-                    raise LimitExceeded(f'{call} was not run: {self.hung_modules[module]}') from None
+                    self.hung_modules[name] = (f'the top-level code of {name}.py (what runs when it is imported, '
+                                               f'outside any function) did not finish within {self.limits.wall:g} s; '
+                                               f'nothing in {name}.py, or in the files that import it, is run again')
+                    raise LimitExceeded(f'{call} was not run: {self.hung_modules[name]}') from None
                 raise
-            self._loaded.add(module)
+            self._loaded.add(name)
+
+    def _chain(self, module):
+        """``module`` after the course modules it imports, directly or not, in import order."""
+        if module not in MODULES or not (self.root / f'{module}.py').is_file():
+            return []
+        seen, todo = set(), [module]
+        while todo:
+            m = todo.pop()
+            if m not in seen:
+                seen.add(m)
+                todo.extend(self._imports.get(m, ()))
+        return sorted((m for m in seen if (self.root / f'{m}.py').is_file()), key=MODULES.index)
 
     def _send_pieces(self, level):
         usable = set()
@@ -308,6 +319,9 @@ class WorkerImplementation:
                     return _refused(f"the course's {target.name} is not available here")
                 process, body['target'] = self._reference_worker(), {'$': 'ref', 'module': target.module,
                                                                      'name': target.name}
+                deadline = time.monotonic() + self.limits.wall   # (the reference worker's start-up aside)
+                if self.deadline is not None:
+                    deadline = min(deadline, self.deadline)
                 body['rng'] = message.get('rng')
             elif isinstance(target, Handle) and target._process in (self._student, self._reference):
                 process, body['target'] = target._process, target._number

@@ -14,6 +14,8 @@ from grader.limits import LimitExceeded, death_message, for_worker, wall_message
 from grader.worker import wire
 from grader.worker.loader import MODULES, SubmissionError
 
+STARTUP_SECONDS = 120.0   # for Python and NumPy to load in a new worker, however busy the machine
+
 
 class WorkerProcess:
     """One worker over the course files of ``root``. Dies with the first limit hit or crash; the client
@@ -56,6 +58,21 @@ class WorkerProcess:
         self.seq = 0
         self.last_output = ''
         self.releases = []   # handle numbers the grader no longer holds, sent with the next request
+        self._wait_ready()
+
+    def _wait_ready(self):
+        """Wait for the worker's first message (Python, NumPy and the worker package loaded), so that no
+        call is charged for the start-up."""
+        try:
+            hello = wire.read(self.reader, limit=1 << 20, deadline=time.monotonic() + STARTUP_SECONDS)
+            if hello == {'ready': True}:
+                return
+        except (TimeoutError, EOFError, wire.WireError, ValueError):
+            pass
+        self.drain_output()
+        self.kill()
+        raise SubmissionError(f'the isolated worker could not start; it said: {self.last_output.strip()[-800:]!r} '
+                              '(a problem of the grading machine, not of the hand-in: please tell the course staff)')
 
     # -- one request
     def request(self, message, limits, call, deadline=None, on_callback=None, cap=None):

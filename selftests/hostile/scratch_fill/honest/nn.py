@@ -1,0 +1,1 @@
+# The same answers without the attack.

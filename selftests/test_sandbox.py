@@ -1,0 +1,231 @@
+"""The sandbox around a hand-in (grader/isolation/sandbox.py, on bubblewrap): what the worker can reach,
+what it can leave behind, that no reference code is ever within its reach, and that the code shipped
+into it is one self-contained package."""
+import ast
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from grader import isolation, paths
+from grader.isolation import sandbox
+from grader.limits import Limits
+from grader.run import run_tests
+from selftests.workers import survivors, worker_log
+
+SPY = '''
+import os, socket
+
+def look():
+    """What this process can see of the machine."""
+    found = {'root': sorted(os.listdir('/')), 'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),
+             'mounts': open('/proc/self/mountinfo').read(), 'uid': os.getuid(), 'home': os.environ.get('HOME'),
+             'cwd': os.getcwd()}
+    st = os.statvfs('/dev/shm')
+    found['scratch_mb'] = st.f_blocks * st.f_frsize / 2 ** 20
+    found['exists'] = {p: os.path.exists(p) for p in PROBE_PATHS}
+    return found
+
+def fill(path, mb):
+    """Write up to ``mb`` MB to ``path``; the MB written before the first error."""
+    chunk, done = b'x' * 2 ** 20, 0
+    try:
+        with open(path, 'wb') as f:
+            for _ in range(mb):
+                f.write(chunk)
+                f.flush()
+                done += 1
+    except OSError:
+        pass
+    return done
+
+def listing(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError as exc:
+        return str(exc)
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path)
+        return 'connected'
+    except OSError as exc:
+        return type(exc).__name__
+    finally:
+        s.close()
+'''
+
+
+def _requires_bubblewrap():
+    bwrap, why = sandbox.bubblewrap()
+    assert bwrap is not None, f'these checks need bubblewrap ({why}); install it: apt-get install bubblewrap'
+
+
+@pytest.fixture
+def spy(tmp_path, monkeypatch):
+    _requires_bubblewrap()
+    log, env = worker_log(tmp_path)
+    monkeypatch.setenv(*next(iter(env.items())))
+    handin = tmp_path / 'handin'
+    handin.mkdir()
+    probe = [str(paths.REFERENCE), str(paths.TESTS), str(paths.FIXTURES), str(paths.ROOT / 'grader'), str(handin),
+             str(tmp_path), '/etc/passwd', '/var/tmp', '/run/lock', '/home', '/root/.bashrc']
+    (handin / 'nn.py').write_text(f'PROBE_PATHS = {probe!r}\n' + SPY)
+    impl = isolation.WorkerImplementation(handin)
+    impl.begin_test(seed=0, question='2.2.2', limits=Limits(wall=60))
+    impl.log = log
+    yield impl
+    impl.close()
+    assert not survivors(log)
+
+
+def test_worker_sees_only_its_sandbox(spy):
+    seen = spy.module('nn').look()
+    python_tops = {p.parts[1] for p in sandbox.python_paths()}
+    allowed = {'usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'dev', 'proc', 'tmp', 'w', 'etc'} | python_tops
+    assert set(seen['root']) <= allowed, f'the worker sees {sorted(set(seen["root"]) - allowed)} at /'
+    assert not any(seen['exists'].values()), {p: e for p, e in seen['exists'].items() if e}
+    for path in (paths.REFERENCE, paths.TESTS, paths.FIXTURES, paths.ROOT / 'grader'):
+        assert str(path) not in seen['mounts'], f'/proc/self/mountinfo names {path}'
+    assert seen['pids'] == [1, 2], f'the worker sees processes other than its own: {seen["pids"]}'
+    if os.geteuid() == 0:
+        assert seen['uid'] in sandbox.UIDS
+    assert seen['scratch_mb'] == sandbox.SCRATCH_MB
+    assert seen['home'].startswith('/tmp') and seen['cwd'] == '/tmp'
+
+
+def test_scratch_is_capped_shared_and_gone_with_the_worker(spy):
+    """HOME, TMPDIR and /dev/shm share one private tmpfs of SCRATCH_MB: 2 GB cannot be written, and
+    nothing written is left on the host or in the next worker."""
+    nn = spy.module('nn')
+    first = nn.fill('/dev/shm/nn-spy-shm', 2048)
+    second = nn.fill(os.path.join(nn.look()['home'], 'nn-spy-home'), 2048)
+    assert first + second < sandbox.SCRATCH_MB, (first, second)
+    assert first > sandbox.SCRATCH_MB // 2, f'only {first} MB could be written to /dev/shm'
+    assert not [p for p in os.listdir('/dev/shm') if p.startswith('nn-spy')], 'the file is on the host'
+    spy.close()   # a new worker starts for the next call: its scratch is new
+    assert nn.listing('/dev/shm') in ([], ['home']), nn.listing('/dev/shm')
+
+
+def test_host_sockets_are_out_of_reach(spy, tmp_path):
+    """A unix socket is a file: the network namespace does not hide it, the filesystem does."""
+    path = tmp_path / 'host.sock'
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+    try:
+        assert spy.module('nn').connect(str(path)) == 'FileNotFoundError'
+    finally:
+        server.close()
+
+
+def test_worker_package_imports_only_itself():
+    """grader/worker is copied whole into the sandbox: its modules import the standard library, NumPy,
+    SciPy, scikit-image, torch and each other, nothing else of the harness."""
+    outside = []
+    for path in sorted((paths.ROOT / 'grader' / 'worker').rglob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ''] if node.level == 0 else []
+            outside += [f'{path.name}: {n}' for n in names
+                        if n.split('.')[0] == 'grader' and not (n == 'grader.worker' or n.startswith('grader.worker.'))]
+    assert not outside, outside
+
+
+def test_the_sandbox_holds_no_reference_and_no_tests():
+    files = sandbox.worker_files()
+    assert 'grader/worker/server.py' in files and 'grader/datasets/nist36.py' in files
+    bad = [f for f in files if not f.startswith('grader/') or f.startswith(('grader/isolation', 'grader/commands',
+                                                                            'grader/variants', 'grader/fixtures'))]
+    assert not bad, bad
+    reference = {p.read_text() for p in paths.REFERENCE.glob('*.py')}
+    assert not any(src.read_text() in reference for src in files.values())
+
+
+def test_harness_helpers_behave_the_same_imported_and_isolated(tmp_path):
+    """A course file may import the harness's data helpers (grader.worker.rules.HARNESS_HELPERS): the
+    worker has them, so the hand-in scores the same in pytest and in the worker."""
+    handin = tmp_path / 'handin'
+    handin.mkdir()
+    for name in ('util.py', 'nn.py'):
+        (handin / name).write_bytes((paths.REFERENCE / name).read_bytes())
+    (handin / 'nn.py').write_text('from grader.datasets import nist36  # noqa\nfrom grader import torch_data  # noqa\n'
+                                  + (paths.REFERENCE / 'nn.py').read_text())
+    direct = run_tests(handin, ['2.2.2'])
+    isolated = run_tests(handin, ['2.2.2'], extra_args=['--isolate'])
+    assert direct.total == isolated.total == 3, (direct.output[-2000:], isolated.output[-2000:])
+
+
+def test_without_bubblewrap_the_report_says_partly_isolated(tmp_path, monkeypatch):
+    """Where bubblewrap is missing, the worker is a separate process with limits, and says so."""
+    monkeypatch.setattr(sandbox, 'bubblewrap', lambda: (None, 'bubblewrap (bwrap) is not installed'))
+    assert sandbox.status().startswith('PARTLY isolated (bubblewrap (bwrap) is not installed)')
+    handin = tmp_path / 'handin'
+    handin.mkdir()
+    (handin / 'nn.py').write_text('def double(x):\n    return 2 * x\n')
+    impl = isolation.WorkerImplementation(handin)
+    try:
+        impl.begin_test(0, '2.2.2', Limits(wall=30))
+        np.testing.assert_array_equal(impl.module('nn').double(np.arange(3.0)), [0.0, 2.0, 4.0])
+    finally:
+        impl.close()
+
+
+HUNTER = '''
+import glob, os
+
+def _hunt():
+    found = []
+    for pid in glob.glob('/proc/[0-9]*'):
+        try:
+            cmd = open(pid + '/cmdline', 'rb').read().replace(b'\\0', b' ').decode('utf-8', 'replace')
+        except OSError:
+            continue
+        if 'victim' in cmd or 'gradebook' in cmd or 'nn-grade' in cmd:
+            found.append(cmd[:300])
+    for top in ('/tmp', '/w', '/dev/shm', '/work', '/root', '/home', '/autograder'):
+        for dirpath, dirnames, filenames in os.walk(top):
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                if 'victim' in path or name in ('gradebook.csv', 'history.sqlite'):
+                    found.append(path)
+                elif name == 'nn.py' and not path.startswith('/w/handin'):
+                    try:
+                        if 'VICTIM-MARKER' in open(path).read():
+                            found.append(path)
+                    except OSError:
+                        pass
+    return found
+
+def softmax(x):
+    raise RuntimeError('HUNTED: ' + repr(_hunt())[:3000])
+'''
+
+
+def test_batch_handin_cannot_find_another(tmp_path):
+    """`batch --jobs 2`: a hand-in that hunts for the other hand-in's files, command lines, scores and the
+    gradebook finds nothing of them (its report shows what it found)."""
+    _requires_bubblewrap()
+    handins = tmp_path / 'handins'
+    victim, hunter = handins / 'victim', handins / 'hunter'
+    for folder in (victim, hunter):
+        folder.mkdir(parents=True)
+        for name in ('util.py', 'nn.py'):
+            (folder / name).write_bytes((paths.REFERENCE / name).read_bytes())
+    with open(victim / 'nn.py', 'a') as f:
+        f.write('\n# VICTIM-MARKER\n')
+    with open(hunter / 'nn.py', 'a') as f:
+        f.write(HUNTER)
+    out = tmp_path / 'batch'
+    proc = subprocess.run([sys.executable, '-m', 'grader', 'batch', str(handins), '--jobs', '2', '--out', str(out),
+                           '--only', '2.2.2'], cwd=paths.ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    feedback = json.dumps(json.loads((out / 'hunter' / 'results.json').read_text()))
+    assert 'HUNTED: []' in feedback, f'the hunter found something (or did not run): {feedback[:3000]}'
+    assert json.loads((out / 'victim' / 'results.json').read_text())['score'] == 3
