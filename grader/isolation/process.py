@@ -25,7 +25,7 @@ class WorkerProcess:
         self.started_with = limits
         self.resolve = resolve
         self.bwrap = sandbox.bubblewrap()[0] is not None
-        self.uid = sandbox.fresh_uid() if sandbox.privileged() else None
+        self.uid = sandbox.fresh_uid() if (self.bwrap and sandbox.privileged()) or sandbox.fallback_uid() else None
         self.tmp = Path(tempfile.mkdtemp(prefix='nn-worker-'))
         lib, handin = sandbox.stage(self.tmp, root, [f'{m}.py' for m in MODULES])
         scratch = self.tmp / 'scratch'

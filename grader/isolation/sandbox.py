@@ -76,11 +76,23 @@ def status():
         return ('isolated, except for the user: the submission ran in a bubblewrap sandbox with no network, its '
                 'own process list, a size-capped private scratch and nothing of the harness in sight, but under '
                 'the grader\'s own uid (the grader was not run as root), with per-call limits')
-    who = ('under a uid of its own' if privileged() else
+    who = ('under a uid of its own' if fallback_uid() else
            'as the same user as the grader, so it could read what the grader can')
     return (f'PARTLY isolated ({why}): the submission ran in a separate worker process {who}, with per-call '
             'limits on wall time, CPU time, memory and output, but with network access and the machine\'s '
             'files in sight')
+
+
+def fallback_uid():
+    """Without bubblewrap, may the worker run under a uid of its own? Only as root, and only where that
+    uid can reach the Python runtime (pyenv under /root cannot be)."""
+    if not privileged():
+        return False
+    for folder in python_paths():
+        for step in [folder, *folder.parents]:
+            if not os.stat(step).st_mode & 0o001:
+                return False
+    return True
 
 
 def fresh_uid():

@@ -1,4 +1,4 @@
-# Answer with 48 MB of nested lists: plain data, but millions of objects for whoever decodes it. The
-# grader must refuse it without building them (its memory is not the worker's to spend).
+# Answer with 9 MB of nested lists: plain data, but three million objects for whoever decodes it (48 MB
+# made 2.3 GB in the old grader). The grader must refuse it without building them.
 def softmax(x):
-    return [[] for _ in range(16_000_000)]
+    return [[] for _ in range(3_000_000)]

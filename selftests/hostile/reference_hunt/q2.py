@@ -3,6 +3,7 @@
 # Fail loudly with what was found; train as usual if nothing was.
 import gc as _gc
 import sys as _sys
+import types as _types
 
 _train = train
 
@@ -11,11 +12,11 @@ def _hunt():
     found = []
     for name, module in list(_sys.modules.items()):
         where = str(getattr(module, '__file__', '') or '')
-        if 'reference' in where or where.startswith('<'):
+        if 'reference' in where:
             found.append(f'module {name} from {where}')
     for obj in _gc.get_objects():
         code = getattr(obj, '__code__', None)
-        if code is not None and ('reference' in code.co_filename or code.co_filename.startswith('<reference')):
+        if isinstance(code, _types.CodeType) and 'reference' in code.co_filename:
             found.append(f'function {getattr(obj, "__qualname__", "?")} from {code.co_filename}')
     server = _sys.modules.get('grader.worker.server')
     for name, value in vars(server).items() if server else ():
