@@ -105,7 +105,9 @@ def build(submission, questions, outcomes, crashed_run='', violations=None, note
             entries.append(Entry(qid, row.title, 0.0, row.max_score, 'failed' if row.max_score else 'passed',
                                  status[qid] + '.'))
             continue
-        status[qid] = 'rule violation' if qid in violations else f'{row.tally} tests passed'
+        late = sum(o['outcome'] == 'out of time' for o in row.tests)
+        status[qid] = ('rule violation' if qid in violations else
+                       f'{row.tally} tests passed' + (f', {late} not graded for time' if late else ''))
         visible = [o for o in row.tests if not o['hidden']]
         hidden = [o for o in row.tests if o['hidden']]
         if not hidden:

@@ -51,7 +51,8 @@ def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, en
         run_env = {**os.environ, 'HYPOTHESIS_PROFILE': 'grading', 'PYTHONHASHSEED': '0', 'MPLBACKEND': 'Agg',
                    **(env or {})}
         try:
-            proc = subprocess.run(cmd, cwd=paths.ROOT, env=run_env, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(cmd, cwd=paths.ROOT, env=run_env, capture_output=True, text=True, errors='replace',
+                                  timeout=timeout)
             returncode, output, timed_out = proc.returncode, proc.stdout + proc.stderr, False
         except subprocess.TimeoutExpired as exc:   # pytest was killed; its worker dies with it
             returncode, timed_out = None, True

@@ -231,3 +231,193 @@ def test_batch_handin_cannot_find_another(tmp_path):
     feedback = json.dumps(json.loads((out / 'hunter' / 'results.json').read_text()))
     assert 'HUNTED: []' in feedback, f'the hunter found something (or did not run): {feedback[:3000]}'
     assert json.loads((out / 'victim' / 'results.json').read_text())['score'] == 3
+
+
+def test_a_forbidden_import_however_spelled_costs_what_a_literal_one_does(tmp_path):
+    """The course allows numpy, scipy, scikit-image, matplotlib and torch: `import PIL` is refused by the
+    scan of the source, `__import__('P' + 'IL')` by the worker's import guard as it runs; same verdict."""
+    from grader import grading
+    nn = (paths.REFERENCE / 'nn.py').read_text()
+    spellings = {'literal': 'import PIL  # noqa\n' + nn,
+                 'dynamic': nn + "\n\n_ok = softmax\n\n\ndef softmax(x):\n    __import__('P' + 'IL')\n    return _ok(x)\n",
+                 'importlib': nn + "\n\n_ok = softmax\n\n\ndef softmax(x):\n    import importlib\n"
+                                   "    importlib.import_module('P' + 'IL')\n    return _ok(x)\n"}
+    scores = {}
+    for name, source in spellings.items():
+        handin = tmp_path / name
+        handin.mkdir()
+        (handin / 'util.py').write_bytes((paths.REFERENCE / 'util.py').read_bytes())
+        (handin / 'nn.py').write_text(source)
+        result = grading.grade(handin, tmp_path / f'{name}-out', ['2.2.1', '2.2.2', '2.2.3'])
+        scores[name] = {q: r.score for q, r in result.rows.items()}
+        assert all(status == 'rule violation' for status in result.status.values()), (name, result.status)
+        feedback = json.loads((tmp_path / f'{name}-out' / 'results.json').read_text())['tests'][0]['output']
+        assert "imports 'PIL', which the course does not allow" in feedback, (name, feedback[:500])
+    assert scores['dynamic'] == scores['importlib'] == scores['literal'] == {'2.2.1': 0, '2.2.2': 0, '2.2.3': 0}
+
+
+def _markers():
+    """String literals of the reference solution (docstrings included) that appear nowhere else in the
+    harness's code: were any reference module or its source loaded, its strings would be in memory."""
+    import re
+    others = ''.join(p.read_text() for folder in ('student', 'tests', 'grader', 'selftests')
+                     for p in (paths.ROOT / folder).rglob('*.py'))
+    found = set()
+    for path in paths.REFERENCE.glob('*.py'):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for piece in re.split(r'\s*\n\s*', node.value):
+                    if len(piece) >= 24 and piece not in others:
+                        found.add(piece)
+    return found
+
+
+DUMPER = '''
+import os
+
+OWN_MARKER = 'dumper-own-marker-7f3a9c'
+
+
+def forward(X, params, name='', activation=None):
+    raise RuntimeError('never right: the course stands in for it')
+
+
+def memory_regions():
+    """(start, end) of this process's readable memory that is not a system file mapped read-only."""
+    found = []
+    for line in open('/proc/self/maps'):
+        fields = line.split()
+        perms, path = fields[1], fields[5] if len(fields) > 5 else ''
+        if perms[0] != 'r' or path.startswith(('/usr', '[vvar', '[vsys')) or (path.endswith('.so') or '.so.' in path):
+            continue
+        start, end = (int(v, 16) for v in fields[0].split('-'))
+        found.append((start, end))
+    return found
+
+
+def memory(start, end):
+    with open('/proc/self/mem', 'rb', buffering=0) as f:
+        f.seek(start)
+        try:
+            return f.read(end - start)
+        except OSError:
+            return b''
+
+
+def files():
+    found = {}
+    for top in os.listdir('/'):
+        if top in ('proc', 'sys', 'dev', 'usr') or os.path.islink('/' + top):
+            continue
+        for dirpath, dirnames, filenames in os.walk('/' + top):
+            if '/site-packages' in dirpath or '/lib/python3' in dirpath:
+                continue
+            for name in filenames:
+                try:
+                    with open(os.path.join(dirpath, name), 'rb') as f:
+                        found[os.path.join(dirpath, name)] = f.read(5 << 20)
+                except OSError:
+                    pass
+    for name in ('environ', 'cmdline', 'mountinfo', 'maps', 'status'):
+        with open('/proc/self/' + name, 'rb') as f:
+            found['/proc/self/' + name] = f.read()
+    return found
+'''
+
+USES_FORWARD = '''
+from nn import *
+
+
+def one_step(x, params):
+    return forward(x, params, 'layer1')
+'''
+
+
+def _dump(impl):
+    nn = impl.module('nn')
+    chunks = [nn.memory(start, min(end, start + (64 << 20))) for start, end in nn.memory_regions()]
+    return b''.join(chunks), nn.files()
+
+
+def test_no_reference_text_is_within_the_workers_reach(tmp_path, monkeypatch):
+    """With the course's forward standing in for a broken one (it runs in the reference's own worker),
+    everything the hand-in's process can read (its memory, its files, /proc) holds none of the
+    reference's text. The same dump of a worker that has the reference loaded finds it."""
+    _requires_bubblewrap()
+    from grader.pieces import Ledger
+    markers = {m.encode() for m in _markers()}
+    assert len(markers) > 20, markers
+    log, env = worker_log(tmp_path)
+    monkeypatch.setenv(*next(iter(env.items())))
+    handin = tmp_path / 'handin'
+    handin.mkdir()
+    (handin / 'util.py').write_bytes((paths.REFERENCE / 'util.py').read_bytes())
+    (handin / 'nn.py').write_text(DUMPER)
+    (handin / 'q2.py').write_text(USES_FORWARD)
+    ledger = Ledger()
+    ledger.record('2.2.1', 'failed')   # forward failed its tests: the course's stands in
+    impl = isolation.WorkerImplementation(handin, ledger=ledger)
+    impl.begin_test(0, '2.4.1', Limits(wall=300, reply_mb=256))
+    try:
+        with impl.earlier_pieces('2.4.1'):
+            params = {'Wlayer1': np.ones((3, 2)), 'blayer1': np.zeros(2)}
+            out = impl.module('q2').one_step(np.ones((4, 3)), params)
+            assert out.shape == (4, 2) and 'cache_layer1' in params, 'the course\'s forward did not run'
+            memory, files = _dump(impl)
+    finally:
+        impl.close()
+    assert b'dumper-own-marker-7f3a9c' in memory, 'the memory dump misses the hand-in\'s own strings'
+    assert any(b'dumper-own-marker-7f3a9c' in data for data in files.values()), sorted(files)[:20]
+    leaked = [m for m in markers if m in memory] + [(p, m) for p, data in files.items() for m in markers if m in data]
+    assert not leaked, leaked[:5]
+    control = tmp_path / 'control'
+    control.mkdir()
+    for path in paths.REFERENCE.glob('*.py'):
+        (control / path.name).write_bytes(path.read_bytes())
+    (control / 'q6.py').write_text((control / 'q6.py').read_text() + DUMPER.replace('def forward', 'def _unused'))
+    impl = isolation.WorkerImplementation(control)
+    impl.begin_test(0, '6.2', Limits(wall=300, reply_mb=256))
+    try:
+        for module in ('nn', 'q2', 'q3', 'q4', 'q5'):   # loaded, as the old worker loaded the reference
+            impl._ensure_loaded(module, 'loading')
+        nn = impl.module('q6')
+        memory = b''.join(nn.memory(s, min(e, s + (64 << 20))) for s, e in nn.memory_regions())
+    finally:
+        impl.close()
+    assert sum(m in memory for m in markers) > len(markers) // 3, 'the dump would not have found a loaded reference'
+    assert not survivors(log)
+
+
+def test_the_grader_stays_bounded_whatever_the_worker_sends(tmp_path):
+    """A worker's answers cost the grader at most about their size once (nested lists are refused before
+    they are built, arrays are read straight into place), so its memory stays under 1.5 GB."""
+    handin = tmp_path / 'handin'
+    handin.mkdir()
+    (handin / 'nn.py').write_text('import numpy as np\n'
+                                  'def lists():\n    return [[] for _ in range(16_000_000)]\n'
+                                  'def big():\n    return np.ones(250 * 2 ** 17)\n'   # 250 MB, under reply_mb
+                                  'def many():\n    return [np.ones(1) for _ in range(2_000_000)]\n')
+    script = f'''
+import resource, sys
+sys.path.insert(0, {str(paths.ROOT)!r})
+from grader.isolation import WorkerImplementation
+from grader.limits import Limits
+impl = WorkerImplementation({str(handin)!r})
+impl.begin_test(0, '2.2.2', Limits(wall=600, memory_mb=8000))
+outcomes = []
+for name in ('lists', 'big', 'many', 'big'):
+    try:
+        value = getattr(impl.module('nn'), name)()
+        outcomes.append(type(value).__name__)
+        del value
+    except Exception as exc:
+        outcomes.append(type(exc).__name__)
+    impl.begin_test(0, '2.2.2', Limits(wall=600, memory_mb=8000))
+impl.close()
+print(outcomes, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+'''
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outcomes, peak_mb = proc.stdout.strip().rsplit(' ', 1)
+    assert outcomes == "['SubmissionError', 'ndarray', 'SubmissionError', 'ndarray']", proc.stdout
+    assert int(peak_mb) < 1536, f'the grader peaked at {peak_mb} MB'

@@ -55,7 +55,7 @@ def test_probe_sees_torch_when_q7_runs(tmp_path):
 @pytest.mark.slow
 def test_q7_graded_in_the_worker_matches_direct_mode():
     """When grading, a Q7 model lives in the isolated worker and the grader reads it through probes
-    (grader/torch_eval.PROBES); the worker is seeded like direct mode, so the scores and every measured
+    (grader/worker/probes.PROBES); the worker is seeded like direct mode, so the scores and every measured
     accuracy are the same in both modes. 7.2.1 also stages a checkpoint into the worker's torch cache."""
     from grader.run import run_tests
     questions = ['7.1.2', '7.2.1']

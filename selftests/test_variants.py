@@ -129,7 +129,7 @@ def test_old_course_util_runs_only_with_the_compat_shim(tmp_path):
     plain = subprocess.run([sys.executable, '-c', f'import util; {call}'], cwd=dest, capture_output=True, text=True)
     assert plain.returncode != 0 and 'float' in plain.stderr, plain.stdout + plain.stderr
     shimmed = subprocess.run(
-        [sys.executable, '-c', f"from grader.impl import Implementation; util = Implementation({str(dest)!r})"
+        [sys.executable, '-c', f"from grader.impl import DirectImplementation; util = DirectImplementation({str(dest)!r})"
                                f".module('util'); {call}"],
         cwd=paths.ROOT, capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(paths.ROOT)})
     assert shimmed.returncode == 0 and shimmed.stdout.strip() == '[np.float64(0.0), np.float64(1.0)]', \

@@ -36,7 +36,9 @@ PYTHON="${{AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/source" || exit 1
 export PYTHONHASHSEED=0 MPLBACKEND=Agg
-"$PYTHON" -m grader grade "$ROOT/submission" --out "$ROOT/results" {grade_args}
+# Gradescope stops a run after its timeout (600 s unless the assignment sets more): the grading deadline
+# stays below it, so results.json is always written. Raise both together.
+"$PYTHON" -m grader grade "$ROOT/submission" --out "$ROOT/results" --deadline 540 {grade_args}
 if [ ! -s "$ROOT/results/results.json" ]; then   # only if Python itself could not start
     echo '{{"score": 0, "max_score": {total}, "output": "The autograder could not start; please tell the course staff.", "tests": []}}' \\
         > "$ROOT/results/results.json"

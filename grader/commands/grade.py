@@ -11,7 +11,7 @@ score; 1 if the harness itself failed (results.json then says why); 2 for a usag
 import sys
 
 from grader import paths, rubric
-from grader.grading import grade
+from grader.grading import DEFAULT_DEADLINE, grade
 from grader.results import FORMATS, text_table
 
 
@@ -24,7 +24,12 @@ def add_arguments(parser):
     parser.add_argument('--format', default='gradescope',
                         help=f"result files to write, comma-separated: {', '.join(FORMATS)} (default gradescope)")
     parser.add_argument('--no-hidden', action='store_true', help='skip hidden tests even where present')
-    parser.add_argument('--timeout', type=float, default=None, help='seconds the whole test run may take')
+    parser.add_argument('--deadline', type=float, default=DEFAULT_DEADLINE,
+                        help=f'seconds the whole grading may take (default {DEFAULT_DEADLINE:g}); questions not '
+                             'reached by then are recorded as not graded for time, and the results are written')
+    parser.add_argument('--timeout', type=float, default=None,
+                        help='seconds after which the test run is stopped from outside (default: the deadline '
+                             'plus a margin)')
     parser.add_argument('--pytest-arg', action='append', default=[], metavar='ARG',
                         help='pass ARG on to pytest (repeatable), e.g. --pytest-arg=--worker-limits=wall=120')
 
@@ -46,7 +51,7 @@ def run(args):
         print(f'grade: {exc}', file=sys.stderr)
         return 2
     result = grade(args.submission, args.out, questions, formats, hidden=not args.no_hidden,
-                   extra_args=args.pytest_arg, timeout=args.timeout)
+                   extra_args=args.pytest_arg, timeout=args.timeout, deadline=args.deadline)
     print(text_table(result))
     for note in result.notes:
         print(note)

@@ -1,5 +1,5 @@
 """The harness's own activations and derivatives, passed to student functions by tests. Each has a name
-so that an isolated worker can rebuild it without shipping code (see grader/worker.py)."""
+so that an isolated worker can rebuild it without shipping code (see grader/worker/wire.py)."""
 import numpy as np
 from scipy.special import expit
 
