@@ -18,7 +18,7 @@ from grader.isolation.proxies import Handle
 from grader.limits import DEFAULT, LimitExceeded, Limits
 from grader.run import run_tests
 from grader.worker import activations, wire
-from selftests.workers import survivors, worker_log
+from selftests.workers import requires_bubblewrap, survivors, worker_log
 
 HOSTILE = Path(__file__).parent / 'hostile'
 Q2 = ['2.1.2', '2.2.1', '2.2.2', '2.2.3', '2.3.1', '2.4.1', '2.5.1']
@@ -303,6 +303,8 @@ ATTACKS = sorted(p for p in HOSTILE.iterdir() if (p / 'expected.json').is_file()
 @pytest.mark.parametrize('attack', ATTACKS, ids=[p.name for p in ATTACKS])
 def test_hostile_submission(attack, tmp_path):
     expected = json.loads((attack / 'expected.json').read_text())
+    if expected.get('needs') == 'bubblewrap':
+        requires_bubblewrap()
     folder = build(attack, tmp_path / 'handin')
     args = RUN_ARGS + ['--isolate', f"--worker-limits={expected['limits']}", *expected.get('pytest_args', [])]
     forged = paths.ROOT / 'results.json'

@@ -15,7 +15,7 @@ from grader import isolation, paths
 from grader.isolation import sandbox
 from grader.limits import Limits
 from grader.run import run_tests
-from selftests.workers import survivors, worker_log
+from selftests.workers import requires_bubblewrap as _requires_bubblewrap, survivors, worker_log
 
 SPY = '''
 import os, socket
@@ -61,11 +61,6 @@ def connect(path):
     finally:
         s.close()
 '''
-
-
-def _requires_bubblewrap():
-    bwrap, why = sandbox.bubblewrap()
-    assert bwrap is not None, f'these checks need bubblewrap ({why}); install it: apt-get install bubblewrap'
 
 
 @pytest.fixture
