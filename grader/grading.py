@@ -2,8 +2,8 @@
 course's rules, and write results.json (and the other formats) plus report.md / report.html.
 
 Whatever happens, a valid results file is written: a refused hand-in or a crash of the harness itself
-gives a score of 0 with the reason, never a missing file. Used by ``grade``, ``batch`` and the
-autograder bundle's run_autograder."""
+gives a score of 0 with the reason, never a missing file. ``exit_code`` tells the two apart for the
+commands. Used by ``grade``, ``batch`` and the autograder bundle's run_autograder."""
 import shutil
 import time
 import traceback
@@ -12,10 +12,23 @@ from pathlib import Path
 from grader import report, results
 from grader.rubric import QUESTIONS
 from grader.run import run_tests
-from grader.submission import SubmissionRefused, prepare
+from grader.submission import SubmissionRefused, prepare, shown
 
 # pytest exit codes after which every reported outcome is trustworthy: all passed, some failed, none selected.
 NORMAL_EXIT = (0, 1, 5)
+# `grade`'s exit codes, besides 0 (graded, whatever the score) and 2 (usage error): the harness failed;
+# the hand-in was refused (unreadable, unsafe or damaged: graded 0 and results.json says why).
+EXIT_INTERNAL = 1
+EXIT_REFUSED = 3
+REFUSED = 'the hand-in was refused: '
+INTERNAL = 'internal grader error'
+
+
+def exit_code(result):
+    """The exit code for a grading ``result``: 0, EXIT_INTERNAL or EXIT_REFUSED."""
+    if result.error.startswith(INTERNAL):
+        return EXIT_INTERNAL
+    return EXIT_REFUSED if result.error.startswith(REFUSED) else 0
 
 
 # The whole test run's deadline when none is given: far above a full grade of a correct hand-in (under two
@@ -37,6 +50,7 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
     shutil.rmtree(figures, ignore_errors=True)   # figures of an earlier run would be misleading
     start = time.monotonic()
     sub = None
+    name = shown(source)   # as the results show it: a path that is not UTF-8 is escaped
     try:
         sub = prepare(source)
         # The submission runs only in the isolated worker, never in the pytest process that decides the
@@ -61,15 +75,15 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
                 violations.setdefault(qid, []).append(f'Rule violation, so this question scores 0: {v}.')
         # a question the stopped run did not finish is not graded on the part it reached
         outcomes = [o for o in run.outcomes if run.complete(o['question'])]
-        result = results.build(source, questions, outcomes, crashed, violations, notes,
+        result = results.build(name, questions, outcomes, crashed, violations, notes,
                                time.monotonic() - start, sub.checksum)
     except SubmissionRefused as exc:
-        result = results.failed(source, questions, f'the hand-in was refused: {exc}',
-                                execution_time=time.monotonic() - start)
+        result = results.failed(name, questions, f'{REFUSED}{exc}', execution_time=time.monotonic() - start)
     except Exception as exc:   # the harness failed, not the student: say so in a valid result
         detail = ''.join(traceback.format_exception_only(type(exc), exc)).strip()
-        result = results.failed(source, questions, f'internal grader error ({detail}); please tell the course '
-                                                    'staff', execution_time=time.monotonic() - start)
+        detail = detail.encode('utf-8', 'backslashreplace').decode()   # no lone surrogates in results.json
+        result = results.failed(name, questions, f'{INTERNAL} ({detail}); please tell the course staff',
+                                execution_time=time.monotonic() - start)
     finally:
         if sub is not None:
             sub.cleanup()

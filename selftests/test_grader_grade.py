@@ -16,6 +16,7 @@ import pytest
 from grader import grading, paths, results, rubric, variants
 from grader.commands import selfcheck
 from grader.run import read_outcomes, run_tests
+from selftests import handins
 from selftests.workers import survivors, worker_log
 
 BROKEN = ('softmax-no-shift', 'backwards-bias-axis', 'batches-with-replacement')
@@ -182,14 +183,25 @@ def test_a_run_stopped_at_its_time_limit_keeps_what_it_finished(tmp_path, monkey
     assert not survivors(log), 'the worker must die with the stopped test run'
 
 
-def test_refused_handin_gives_a_result_and_exit_0(tmp_path):
-    z = tmp_path / 'slip.zip'
+def test_refused_handin_gives_a_result_and_its_own_exit_code(tmp_path):
+    """A refused hand-in (here: zip-slip, at a path that is not UTF-8) is graded 0 with the reason, in a
+    results.json that strict parsers read, and `grade` exits with EXIT_REFUSED."""
+    z = os.fsdecode(os.path.join(os.fsencode(tmp_path), b'caf\xe9.zip'))
     with zipfile.ZipFile(z, 'w') as zf:
         zf.writestr('../nn.py', 'x')
     proc = cli('grade', z, '--out', tmp_path / 'out', '--only', '2')
-    assert proc.returncode == 0, proc.stderr
-    gs = load(tmp_path / 'out')
+    assert proc.returncode == grading.EXIT_REFUSED == 3, proc.stderr
+    gs = json.loads((tmp_path / 'out' / 'results.json').read_bytes().decode('utf-8'))
     assert gs['score'] == 0 and gs['max_score'] == 28 and 'refused' in gs['output']
+    assert 'caf\\xe9.zip' in (tmp_path / 'out' / 'report.html').read_text()
+
+
+def test_an_unreadable_handin_is_a_refusal(tmp_path, monkeypatch):
+    sub = make(tmp_path, 'handin')
+    handins.unreadable(monkeypatch, 'q2.py')
+    r = grading.grade(sub, tmp_path / 'out', ['2.2.2'])
+    assert r.error == 'the hand-in was refused: q2.py cannot be read (Permission denied)'
+    assert grading.exit_code(r) == grading.EXIT_REFUSED and load(tmp_path / 'out')['score'] == 0
 
 
 def test_usage_errors_are_one_line(tmp_path):

@@ -2,7 +2,8 @@
 
 Writes OUT/results.json (Gradescope's format), OUT/report.md and OUT/report.html (with the figures the
 tests drew) and prints the per-question table. Exit code 0 whenever grading completed, whatever the
-score; 1 if the harness itself failed (results.json then says why); 2 for a usage error.
+score; 1 if the harness itself failed (results.json then says why); 2 for a usage error; 3 if the
+hand-in was refused (unreadable, unsafe or damaged: results.json gives 0 and the reason).
 
   python -m grader grade                          # the stubs in student/
   python -m grader grade handin.zip --out out/    # a hand-in
@@ -11,7 +12,7 @@ score; 1 if the harness itself failed (results.json then says why); 2 for a usag
 import sys
 
 from grader import paths, rubric
-from grader.grading import DEFAULT_DEADLINE, grade
+from grader.grading import DEFAULT_DEADLINE, exit_code, grade
 from grader.results import FORMATS, text_table
 
 
@@ -58,4 +59,4 @@ def run(args):
     if result.error:
         print(f'grade: {result.error}', file=sys.stderr)
     print(f'results and reports in {args.out}/ (report.html, report.md, results.json)')
-    return 1 if result.error.startswith('internal') else 0
+    return exit_code(result)
