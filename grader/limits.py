@@ -1,7 +1,14 @@
 """Limits on what one call into an isolated submission may use, and the sentences that say which one a
 call hit. Defaults are generous enough for a legitimate training call; a test that trains longer says
-so with ``@pytest.mark.limits(wall=300, memory_mb=4000)``."""
+so with ``@pytest.mark.limits(reference=20)`` (the seconds the reference needs for its calls here).
+
+A verdict must not depend on the machine's load, so no limit counts time the worker spent waiting for a
+CPU: CPU time is the worker's own, and a call's wall time is measured by ``CallClock``, which leaves out
+the worker's run-queue delay (what other processes cost it). Wall time still catches a call that sleeps
+or waits. A machine that is slower than the one the figures were measured on gets proportionally more
+(``machine_factor``, from a short probe when grading starts)."""
 import resource
+import time
 from dataclasses import dataclass, fields, replace
 
 
@@ -13,10 +20,18 @@ class Limits:
     output_mb: int = 16         # what one call may print (stdout + stderr), and any file it writes, MB
     reply_mb: int = 1024        # size of the data one call may send back, MB
     budget: float = 900.0       # seconds of wall time for all calls of one rubric question
+    reference: float = None     # seconds the reference needs for this test's longest call (calibration
+                                # machine): its limits are then REFERENCE_MULTIPLE times that
+    factor: float = 1.0         # how much slower this machine is than the calibration machine (>= 1)
+
+    @property
+    def wall_seconds(self):
+        base = max(self.wall, REFERENCE_MULTIPLE * self.reference) if self.reference else self.wall
+        return base * self.factor
 
     @property
     def cpu_seconds(self):
-        return self.cpu if self.cpu is not None else 2 * self.wall
+        return (self.cpu * self.factor) if self.cpu is not None else 2 * self.wall_seconds
 
     def with_marker(self, mark):
         """Apply ``@pytest.mark.limits(...)`` keyword arguments; unknown names are refused."""
@@ -31,6 +46,7 @@ class Limits:
 
 
 DEFAULT = Limits()
+REFERENCE_MULTIPLE = 10   # a correct but slower solution gets ten times the reference's time
 
 
 class LimitExceeded(Exception):
@@ -43,7 +59,14 @@ class LimitExceeded(Exception):
 
 
 def wall_message(call, limits):
-    return f'{call} exceeded the {limits.wall:g} s wall-time limit (it was stopped)'
+    return f'{call} exceeded the {limits.wall_seconds:g} s wall-time limit (it was stopped){_reference_note(limits)}'
+
+
+def _reference_note(limits):
+    if not limits.reference:
+        return ''
+    return (f'; the reference takes about {limits.reference * limits.factor:.0f} s for it on this machine, and time '
+            'the machine spent on other work was not counted')
 
 
 def death_message(call, status, limits):
@@ -53,7 +76,7 @@ def death_message(call, status, limits):
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGXCPU or sig == signal.SIGKILL:
-            return f'{call} exceeded the {limits.cpu_seconds:g} s CPU-time limit (or was killed)'
+            return f'{call} exceeded the {limits.cpu_seconds:g} s CPU-time limit (or was killed){_reference_note(limits)}'
         if sig == signal.SIGXFSZ:
             return f'{call} exceeded the {limits.output_mb} MB output limit'
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
@@ -77,3 +100,67 @@ def covers(started, limits):
 
 def for_worker(limits):
     return {'cpu': limits.cpu_seconds, 'memory': limits.memory_mb << 20, 'output': limits.output_mb << 20}
+
+
+# ---------------------------------------------------------------- time that load cannot use up
+
+def run_delay(pid):
+    """Seconds process ``pid``'s main thread has spent runnable but waiting for a CPU (schedstat), or None."""
+    try:
+        with open(f'/proc/{pid}/schedstat') as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class CallClock:
+    """A call's wall-time allowance that the machine's load does not use up: the time the worker ``pid``
+    waited on the run queue is added back (where the kernel reports it). ``extend`` adds time spent
+    elsewhere (a call out of the worker); ``cap`` (a time.monotonic() value) is never passed."""
+
+    def __init__(self, seconds, pid=None, cap=None):
+        self.end, self.pid, self.cap = time.monotonic() + seconds, pid, cap
+        self.delay = run_delay(pid) if pid else None
+
+    def waited(self):
+        now = run_delay(self.pid) if self.delay is not None else None
+        return (now - self.delay) if now is not None else 0.0
+
+    def remaining(self):
+        now = time.monotonic()
+        left = self.end + self.waited() - now
+        return min(left, self.cap - now) if self.cap is not None else left
+
+    def extend(self, seconds):
+        self.end += seconds
+
+    def capped(self):
+        """Did the cap (not the allowance) run out?"""
+        return self.cap is not None and time.monotonic() >= self.cap - 0.01
+
+
+
+
+def probe():
+    """CPU seconds of a fixed single-threaded workload, like the grading's (small matrix products and
+    Python-level loops)."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(64, 256)), rng.normal(size=(256, 64))
+    start = time.process_time()
+    total = 0.0
+    for _ in range(1500):
+        total += float(np.tanh(a @ b).sum())
+    return time.process_time() - start
+
+
+# CPU seconds of probe() on the calibration machine (the 2-core machine the figures in the tests'
+# calibration notes come from; the fastest of 7 runs with the grader at real-time priority, so that
+# other work did not slow it).
+PROBE_BASE = 0.20
+
+
+def machine_factor():
+    """How much slower this machine runs the probe than the calibration machine (at least 1)."""
+    seconds = min(probe() for _ in range(3))
+    return max(1.0, seconds / PROBE_BASE)

@@ -62,6 +62,10 @@ def pytest_configure(config):
                                              os.environ.get('NN_WORKER_LIMITS', ''))
     except (ValueError, TypeError) as exc:
         raise pytest.UsageError(f'--worker-limits: {exc}')
+    if config.isolate:   # limits in the calibration machine's seconds, scaled to this machine's speed
+        from dataclasses import replace
+        from grader.limits import machine_factor
+        config.worker_limits = replace(config.worker_limits, factor=machine_factor())
     if config.getoption('data_dir'):
         os.environ['NN_DATA_DIR'] = os.path.abspath(config.getoption('data_dir'))
     try:
@@ -253,7 +257,7 @@ def _results_file(config):
     path = config.getoption('results_json')
     if path and not _RESULTS:
         _RESULTS.append(open(path, 'w'))
-        _write_line({'impl': config.impl_label, 'started': time.time(),
+        _write_line({'impl': config.impl_label, 'started': time.time(), 'machine_factor': config.worker_limits.factor,
                      'isolation': isolation.status() if config.isolate else 'not isolated (the '
                      'submission was imported into the test process)'})
     return _RESULTS[0] if _RESULTS else None

@@ -14,6 +14,12 @@ from grader.rubric import QUESTIONS, marker_name
 from grader.scoring import score
 
 
+# Grading computes with one BLAS thread (unless told otherwise): the matrices are small, and a second
+# thread only spins, which on a machine shared with other gradings makes the time a test takes depend on
+# the load. The worker inherits it; direct and isolated runs compute the same bits.
+ONE_THREAD = {'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+
+
 @dataclass
 class RunResult:
     impl: str
@@ -48,8 +54,8 @@ def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, en
         results = os.path.join(tmp, 'results.json')
         cmd = [sys.executable, '-m', 'pytest', str(paths.TESTS), f'--impl={impl}', '-m', selection,
                '--results-json', results, '-q', '--no-score', '-p', 'no:cacheprovider', *extra_args]
-        run_env = {**os.environ, 'HYPOTHESIS_PROFILE': 'grading', 'PYTHONHASHSEED': '0', 'MPLBACKEND': 'Agg',
-                   **(env or {})}
+        run_env = {**ONE_THREAD, **os.environ, 'HYPOTHESIS_PROFILE': 'grading', 'PYTHONHASHSEED': '0',
+                   'MPLBACKEND': 'Agg', **(env or {})}
         try:
             proc = subprocess.run(cmd, cwd=paths.ROOT, env=run_env, capture_output=True, text=True, errors='replace',
                                   timeout=timeout)

@@ -6,7 +6,6 @@ OUT/pass_rates.csv and OUT/histogram.png, and shows progress on stderr.
 
   python -m grader batch handins/ --jobs 2 --out batch-output/"""
 import csv
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -63,11 +62,6 @@ def run(args):
     out.mkdir(parents=True, exist_ok=True)
     db = out / 'gradebook.sqlite'
     started, results = time.monotonic(), {}
-    # N gradings at once, each with a BLAS pool as wide as the machine, oversubscribe the cores and OpenBLAS
-    # spins: share the cores out instead (Q3's accuracies came out identical with 1 and 2 BLAS threads; the
-    # isolated worker inherits these settings).
-    for var in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
-        os.environ.setdefault(var, str(max(1, (os.cpu_count() or 1) // max(1, args.jobs))))
     progress(0, len(todo), started)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:   # each grade runs its own pytest process
         futures = {pool.submit(grade, path, out / name, questions, formats, extra_args=args.pytest_arg,

@@ -159,22 +159,20 @@ class WorkerImplementation:
         if call in self.hung:   # a hung function would cost every later test its full wall-time limit
             raise LimitExceeded(f'{call} was not run: in an earlier test, {self.hung[call]}')
         spent = self.spent.get(self.question, 0.0)
-        if spent >= limits.budget:
-            raise LimitExceeded(f'question {self.question} used up its {limits.budget:g} s time budget; {call} '
-                                'was not run')
+        if spent >= limits.budget * limits.factor:
+            raise LimitExceeded(f'question {self.question} used up its {limits.budget * limits.factor:g} s time '
+                                f'budget; {call} was not run')
         worker = self._worker()   # (a new worker's start-up is not the call's time)
-        now = time.monotonic()
-        deadline = now + limits.wall
-        if self.deadline is not None and self.deadline < deadline:
-            if self.deadline <= now:
-                raise LimitExceeded(f'{OUT_OF_TIME}the grading deadline had passed, so {call} was not run')
-            deadline = self.deadline
+        if self.deadline is not None and self.deadline <= time.monotonic():
+            raise LimitExceeded(f'{OUT_OF_TIME}the grading deadline had passed, so {call} was not run')
+        clock = worker.clock(limits, cap=self.deadline)
+        start = time.monotonic()
         try:
-            reply = worker.request(message, limits, call, deadline, self._on_callback, cap=self.deadline)
+            reply = worker.request(message, limits, call, clock, self._on_callback)
         except LimitExceeded as exc:
             self._stop_student()
             self.restarts += 1
-            if exc.wall_time and self.deadline is not None and time.monotonic() >= self.deadline - 0.01:
+            if exc.wall_time and clock.capped():
                 exc = LimitExceeded(f'{OUT_OF_TIME}{call} was stopped at the grading deadline')
             else:
                 self._hit = str(exc)
@@ -185,7 +183,7 @@ class WorkerImplementation:
             self._stop_student()
             raise
         finally:
-            self.spent[self.question] = spent + time.monotonic() - now
+            self.spent[self.question] = spent + time.monotonic() - start - clock.waited()
             if worker.last_output:
                 self.output = (self.output + worker.last_output)[-4096:]
                 worker.last_output = ''
@@ -306,12 +304,10 @@ class WorkerImplementation:
             return None
         return encode
 
-    def _on_callback(self, message, deadline):
+    def _on_callback(self, message):
         """A worker calls something that lives elsewhere: the course's piece (run by the reference's
         worker) or an object of the other worker. Returns the answer to send back."""
         target, before = message.get('target'), set(self._relay)
-        if self.deadline is not None:
-            deadline = min(deadline, self.deadline)
         body = {'op': 'call', 'args': message.get('args', []), 'kwargs': message.get('kwargs', {}), 'changes_only': True}
         try:
             if isinstance(target, PieceRef):
@@ -319,9 +315,6 @@ class WorkerImplementation:
                     return _refused(f"the course's {target.name} is not available here")
                 process, body['target'] = self._reference_worker(), {'$': 'ref', 'module': target.module,
                                                                      'name': target.name}
-                deadline = time.monotonic() + self.limits.wall   # (the reference worker's start-up aside)
-                if self.deadline is not None:
-                    deadline = min(deadline, self.deadline)
                 body['rng'] = message.get('rng')
             elif isinstance(target, Handle) and target._process in (self._student, self._reference):
                 process, body['target'] = target._process, target._number
@@ -329,7 +322,7 @@ class WorkerImplementation:
                 return _refused('a call out of the worker named nothing the grader knows')
             label = f"the course's {target.name}" if isinstance(target, PieceRef) else repr(target)
             try:
-                reply = process.request(body, None, label, deadline, self._on_callback, cap=self.deadline)
+                reply = process.request(body, None, label, process.clock(self.limits, self.deadline), self._on_callback)
             except (LimitExceeded, SubmissionError):
                 if process is self._reference:
                     self._reference.kill()
@@ -353,7 +346,7 @@ class _ReferenceCall:
     def __call__(self, *args, **kwargs):
         client = self._client
         answer = client._on_callback({'target': PieceRef(self._module, self._name), 'args': list(args),
-                                      'kwargs': dict(kwargs)}, time.monotonic() + client.limits.wall)
+                                      'kwargs': dict(kwargs)})
         if not answer.get('ok'):
             raise SubmissionError(f"the course's {self._name} failed: {answer.get('error')}")
         _update_in_place(args, kwargs, answer.get('state'), merge=True)

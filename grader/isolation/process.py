@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from grader.isolation import sandbox
-from grader.limits import LimitExceeded, death_message, for_worker, wall_message
+from grader.limits import CallClock, LimitExceeded, death_message, for_worker, wall_message
 from grader.worker import wire
 from grader.worker.loader import MODULES, SubmissionError
 
@@ -59,6 +59,15 @@ class WorkerProcess:
         self.last_output = ''
         self.releases = []   # handle numbers the grader no longer holds, sent with the next request
         self._wait_ready()
+        self.python_pid = self._python_pid()
+
+    def _python_pid(self):
+        """The worker's own process (inside bubblewrap, the sandbox's second process), whose run-queue delay
+        CallClock leaves out."""
+        if self.pidns is None:
+            return self.pid
+        return next((int(p) for p in os.listdir('/proc') if p.isdigit() and _pidns(p) == self.pidns
+                     and _inner_pid(p) == 2), None)
 
     def _wait_ready(self):
         """Wait for the worker's first message (Python, NumPy and the worker package loaded), so that no
@@ -75,10 +84,10 @@ class WorkerProcess:
                               '(a problem of the grading machine, not of the hand-in: please tell the course staff)')
 
     # -- one request
-    def request(self, message, limits, call, deadline=None, on_callback=None, cap=None):
-        """Send one request and return its reply (a dict). While it runs, the worker may call out
-        ({'op': 'callback'}): ``on_callback(message, deadline)`` answers, and the time it takes moves the
-        deadline (but never past ``cap``). Raises LimitExceeded or SubmissionError if the worker dies,
+    def request(self, message, limits, call, clock, on_callback=None):
+        """Send one request and return its reply (a dict), before ``clock`` (a CallClock) runs out. While
+        it runs, the worker may call out ({'op': 'callback'}): ``on_callback(message)`` answers, and the
+        time that takes is added to the clock. Raises LimitExceeded or SubmissionError if the worker dies,
         overruns or misbehaves."""
         self.seq += 1
         seq = self.seq
@@ -86,24 +95,22 @@ class WorkerProcess:
         self.releases = []
         if limits is not None:
             message['limits'] = for_worker(limits)
-        deadline = deadline if deadline is not None else time.monotonic() + limits.wall
         try:
             encoded = wire.encode(message, fallback=self.outgoing)
         except wire.WireError as exc:
             raise wire.WireError(f'{call}: an argument cannot be sent to the isolated worker: {exc}') from None
         try:
-            wire.send(self.req_w, encoded, deadline)
+            wire.send(self.req_w, encoded, clock)
             while True:
                 reply = wire.read(self.reader, limit=(limits.reply_mb if limits else 256) << 20, resolve=self.resolve,
-                                  deadline=deadline)
+                                  deadline=clock)
                 if type(reply) is not dict:
                     raise wire.WireError('not a dict')
                 if reply.get('op') == 'callback' and on_callback is not None:
                     started = time.monotonic()
-                    answer = on_callback(reply, started + (limits.wall if limits else 60.0))
-                    deadline += time.monotonic() - started   # the time spent elsewhere is not this call's
-                    deadline = min(deadline, cap) if cap is not None else deadline
-                    wire.send(self.req_w, wire.encode({**answer, 'op': 'answer'}, fallback=self.outgoing), deadline)
+                    answer = on_callback(reply)
+                    clock.extend(time.monotonic() - started)   # the time spent elsewhere is not this call's
+                    wire.send(self.req_w, wire.encode({**answer, 'op': 'answer'}, fallback=self.outgoing), clock)
                 elif reply.get('seq') == seq:
                     break
                 # else: a forked copy answering late, or a callback nobody asked for: ignored
@@ -115,12 +122,19 @@ class WorkerProcess:
         except (wire.WireError, ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
             self.kill()
             raise SubmissionError(f'{call}: the worker sent a malformed reply ({str(exc)[:200]}); it was stopped')
+        except BaseException:   # a call out failed: this worker is stuck waiting for its answer
+            self.kill()
+            raise
         finally:
             self.drain_output()
         if type(reply.get('ok')) is not bool:
             self.kill()
             raise SubmissionError(f'{call}: the worker sent a malformed reply; it was stopped')
         return reply
+
+    def clock(self, limits, cap=None):
+        """A CallClock for one call of this worker under ``limits``."""
+        return CallClock(limits.wall_seconds, self.python_pid, cap)
 
     def outgoing(self, obj):
         """Grader-side objects of this worker as the worker knows them (set by the client)."""

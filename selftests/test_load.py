@@ -1,0 +1,83 @@
+"""A verdict never depends on the machine's load (grader/limits.py): the time a worker waits for a CPU is
+not counted against it, so the reference keeps full marks on a machine made deliberately busy."""
+import contextlib
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from grader.limits import CallClock
+from grader.run import run_tests
+
+SPIN = 'while True:\n    pass\n'
+# Streams 2 x 256 MB through memory forever: the other programs' caches and memory bandwidth suffer.
+BANDWIDTH = 'import numpy as np\na = np.ones(2 ** 25)\nb = np.empty_like(a)\nwhile True:\n    np.copyto(b, a)\n    np.copyto(a, b)\n'
+
+
+@contextlib.contextmanager
+def busy_machine(cpus=None, spinners=None):
+    """CPU-bound processes (two per core, or ``spinners`` on ``cpus``) and one memory-bandwidth hog, all of
+    this test's own, stopped at the end. Yields the list of processes."""
+    cpus = cpus if cpus is not None else sorted(os.sched_getaffinity(0))
+    count = spinners if spinners is not None else 2 * len(cpus)
+    procs = [subprocess.Popen([sys.executable, '-c', SPIN]) for _ in range(count)]
+    procs.append(subprocess.Popen([sys.executable, '-c', BANDWIDTH]))
+    for p in procs:
+        os.sched_setaffinity(p.pid, cpus)
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def _cpu_seconds(pid):
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def test_call_clock_does_not_count_time_spent_waiting_for_a_cpu():
+    """A child that needs 0.6 s of CPU, sharing one core with three spinners, takes about 2.4 s of wall
+    time: a plain 1.5 s deadline would stop it, its CallClock of 1.5 s does not run out."""
+    with busy_machine(cpus=[0], spinners=3):
+        child = subprocess.Popen([sys.executable, '-c', 'import time\nt = time.process_time()\n'
+                                  'while time.process_time() - t < 0.6:\n    pass\n'])
+        os.sched_setaffinity(child.pid, [0])
+        clock, start = CallClock(1.5, child.pid), time.monotonic()
+        lowest = clock.remaining()
+        while child.poll() is None:
+            lowest = min(lowest, clock.remaining())
+            time.sleep(0.05)
+        wall = time.monotonic() - start
+    assert wall > 1.5, f'the child was not slowed down ({wall:.2f} s), so this proves nothing'
+    assert lowest > 0, f'the clock ran out ({lowest:.2f} s left) although the child had waited {clock.waited():.2f} s'
+
+
+def test_call_clock_counts_sleeping():
+    """Waiting that is not the machine's doing (a call that sleeps) is counted in full."""
+    child = subprocess.Popen([sys.executable, '-c', 'import time\ntime.sleep(3)'])
+    try:
+        clock = CallClock(1.0, child.pid)
+        time.sleep(1.3)
+        assert clock.remaining() < 0, clock.remaining()
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.slow
+def test_reference_keeps_full_marks_on_a_busy_machine():
+    """The reference, graded isolated while every core runs two CPU-bound processes and a memory hog
+    streams through memory, keeps full marks on the questions whose training lost points to the load."""
+    questions = ['2.4.1', '3.1.1', '5.2']
+    with busy_machine() as procs:
+        start = time.monotonic()
+        result = run_tests('reference', questions, extra_args=['--isolate'])
+        elapsed = time.monotonic() - start
+        spent = sum(_cpu_seconds(p.pid) for p in procs[:-1])
+    assert spent > 0.5 * elapsed * len(os.sched_getaffinity(0)), 'the machine was not busy'
+    assert result.total == 10, ({q: r.score for q, r in result.rows.items()}, result.output[-3000:])
