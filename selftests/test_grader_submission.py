@@ -343,7 +343,7 @@ def test_a_handin_for_the_course_scripts_gets_one_note(tmp_path, graded):
 
 def test_a_missing_function_says_whose_api_it_is():
     """The course never had q4.group_lines: its absence is not 'expected by the course API'."""
-    from grader.impl import ModuleView
+    from grader.worker.loader import ModuleView
     q4 = ModuleView('q4', types.SimpleNamespace(), None)
     nn = ModuleView('nn', types.SimpleNamespace(), None)
     assert "added to the course's files by this harness" in q4.group_lines.missing
