@@ -9,30 +9,19 @@ import zipfile
 
 import pytest
 
-from grader import paths
+from grader import packaging, paths
 from grader.commands import bundle, release
 from grader.run import read_outcomes
 
 
 def reference_only_lines():
-    """Code lines of reference/ that no public file has, even inside a longer line: not in the stubs, not in
-    the public tests."""
-    public = '\n'.join(p.read_text() for folder in (paths.STUDENT, paths.TESTS) for p in folder.rglob('*.py'))
-    lines = {line.strip() for p in paths.REFERENCE.glob('*.py') for line in p.read_text().splitlines()}
-    return {s for s in lines if len(s) >= 30 and not s.startswith('#') and s not in public}
+    """Code lines of reference/ that no committed public file has: not in the stubs, not in the tests."""
+    return packaging.reference_only_lines(p.read_text() for folder in (paths.STUDENT, paths.TESTS)
+                                          for p in folder.rglob('*.py'))
 
 
 def leaks(folder):
-    """(file, line) of every reference-only line found in ``folder``, plus any reference/ or hidden folder."""
-    secret = reference_only_lines()
-    found = [(str(p), 'a folder that must not ship') for p in folder.rglob('*')
-             if p.is_dir() and (p.name == 'reference' or p.name == 'hidden')]
-    for p in folder.rglob('*'):
-        if p.is_file() and p.suffix in ('.py', '.md', '.txt', '.json', '.toml', '.cfg', '.ini', '.sh'):
-            text = p.read_text(errors='ignore')   # anywhere, not only as a whole line: code quoted in a string
-            found += [(str(p), line) for line in secret if line in text]   # leaks as much as code does
-    found += [(str(p), 'hidden fixture') for p in folder.rglob('*.npz') if 'hidden' in p.parts]
-    return found
+    return packaging.leaks(folder, reference_only_lines())
 
 
 @pytest.fixture(scope='module')
