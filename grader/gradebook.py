@@ -91,6 +91,7 @@ def pass_rates(results, questions):
 
 
 def histogram(scores, max_score, path):
+    """Save a histogram of the scores to ``path``; returns the count axis's tick values."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -102,4 +103,6 @@ def histogram(scores, max_score, path):
     ax.set_ylabel('submissions')
     ax.set_title(f'{len(scores)} submissions, mean {sum(scores) / max(1, len(scores)):.1f}')
     fig.savefig(Path(path), dpi=90, bbox_inches='tight')
+    ticks = [float(t) for t in ax.get_yticks()]
     plt.close(fig)
+    return ticks

@@ -18,8 +18,8 @@ JUNK = shutil.ignore_patterns('__pycache__', '*.pyc', '.hypothesis', '.pytest_ca
 TOP_FILES = ('conftest.py', 'pyproject.toml', 'requirements.txt', 'requirements-torch.txt')
 # Instructor-only parts of the grader package: broken variants (made from the reference) and the
 # commands that need the reference or the hidden fixtures.
-INSTRUCTOR_ONLY = ('variants', 'commands/bundle.py', 'commands/release.py', 'commands/selfcheck.py',
-                   'packaging.py', 'prairielearn.py')
+INSTRUCTOR_ONLY = ('variants', 'commands/bundle.py', 'commands/prairielearn.py', 'commands/release.py',
+                   'commands/selfcheck.py', 'packaging.py')
 TEXT_SUFFIXES = ('.py', '.md', '.txt', '.json', '.toml', '.cfg', '.ini', '.sh', '.html', '.xml', '')
 
 

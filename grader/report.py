@@ -220,7 +220,7 @@ def to_html(result, out):
                  f'<span class="pts">{sec.points:.2f} / {sec.max_points:g}</span></h2>')
         p += [f'<p>{e(line)}</p>' for line in sec.lines]
         for name, why in sec.unjudged:
-            p.append(f'<p class="unjudged"><b>Not gradable here:</b> <code>{e(name)}</code>: {e(why)} '
+            p.append(f'<p class="unjudged"><strong>Not gradable here:</strong> <code>{e(name)}</code>: {e(why)} '
                      'It costs nothing: its points went to the tests that could be judged.</p>')
         if sec.measured:
             p.append('<p>Measured by the grader: ' + '; '.join(f'<code>{e(n)}</code>: {e(m)}'

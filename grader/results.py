@@ -10,11 +10,13 @@ Gradescope shows a student the top-level ``output`` at once, but hides the total
 hidden ('after_published'; its documented contract: "If test cases are hidden, students will not be able
 to see their total score"). So the top-level score is the whole grade, and the output text speaks of the
 visible tests only."""
+import base64
 import dataclasses
 import json
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from grader import paths
 from grader.rubric import BY_ID
@@ -248,14 +250,42 @@ def gradescope(result):
 
 
 def prairielearn(result):
-    return {
+    """PrairieLearn's external-grader result: a score from 0 to 1, one test per entry, and the visible
+    tests' figures inline (PrairieLearn shows everything at once and has no 'after published', so hidden
+    entries say only how many of their tests passed, as everywhere). Not gradable when grading could not
+    complete: PrairieLearn then charges the student no attempt."""
+    data = {
         'gradable': not result.error,
         'score': round(result.score / result.max_score, 6) if result.max_score else 0.0,
         'message': summary(result),
         'output': text_table(result),
         'tests': [{'name': e.name, 'description': e.title, 'points': e.score, 'max_points': e.max_score,
-                   'message': e.output.split('\n')[0], 'output': e.output} for e in result.entries],
+                   'message': e.output.split('\n')[0], 'output': e.output, 'images': images}
+                  for e, images in zip(result.entries, _images(result.entries))],
     }
+    if result.error:
+        data['format_errors'] = [result.error]
+    return data
+
+
+PL_IMAGE_BUDGET = 600_000   # bytes of base64 figures: PrairieLearn takes at most 1 MB of results
+
+
+def _images(entries):
+    """Per entry, its figures as PrairieLearn image objects (data URLs), while they fit the budget."""
+    budget, out = PL_IMAGE_BUDGET, []
+    for entry in entries:
+        images = []
+        for a in (a for o in entry.tests if not entry.hidden for a in o.get('artifacts', [])):
+            path = Path(a['path'])
+            if path.suffix.lower() in ('.png', '.jpg', '.jpeg') and path.is_file():
+                data = base64.b64encode(path.read_bytes()).decode()
+                if len(data) <= budget:
+                    budget -= len(data)
+                    kind = 'png' if path.suffix.lower() == '.png' else 'jpeg'
+                    images.append({'label': a.get('caption') or a['name'], 'url': f'data:image/{kind};base64,{data}'})
+        out.append(images)
+    return out
 
 
 def junit(result):
