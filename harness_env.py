@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -44,10 +45,14 @@ def ensure(env_dir):
             shutil.rmtree(env_dir)
         print(f'harness_env: building {env_dir} from {REQUIREMENTS[-1]} (torch: several GB, a few minutes)',
               file=sys.stderr)
+        start = time.monotonic()
         venv.create(env_dir, with_pip=True)
         subprocess.run([str(env_dir / 'bin' / 'python'), '-m', 'pip', 'install', '--quiet', '-r',
                         str(ROOT / REQUIREMENTS[-1])], check=True, cwd=ROOT)
         stamp.write_text(fingerprint() + '\n')   # only once everything installed
+        size = sum(f.stat().st_size for f in env_dir.rglob('*') if f.is_file() and not f.is_symlink())
+        print(f'harness_env: built {env_dir} in {time.monotonic() - start:.0f} s ({size / 1e9:.1f} GB)',
+              file=sys.stderr)
 
 
 def main(argv):

@@ -260,3 +260,61 @@ def test_selfcheck_verdicts(tmp_path):
                         'variant softmax-no-shift': True, 'variant sigmoid-expit': True,
                         'variant claims-wrong-question': False}, selfcheck.render(rows)
     assert 'FAIL' in selfcheck.render(rows)
+
+
+def test_a_mistyped_handin_path_is_a_usage_error_that_writes_nothing(tmp_path):
+    out = tmp_path / 'out'
+    proc = cli('grade', tmp_path / 'handin.zp', '--out', out, '--only', '2.2.2')
+    assert proc.returncode == 2 and 'handin.zp: no such file or folder' in proc.stderr, proc.stderr
+    assert 'Traceback' not in proc.stderr and not out.exists(), 'nothing graded, nothing written'
+
+
+def test_grade_data_dir_reaches_the_tests(tmp_path):
+    """--data-dir points the test run at the real data: a damaged NIST36 there is what 3.1.1 reads."""
+    data = tmp_path / 'data'
+    data.mkdir()
+    for split in ('train', 'valid', 'test'):
+        (data / f'nist36_{split}.mat').write_bytes(b'not a mat file')
+    proc = cli('grade', 'reference', '--out', tmp_path / 'out', '--only', '3.1.1', '--data-dir', data)
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = [t for t in load(tmp_path / 'out')['tests'] if t['number'] == '3.1.1']
+    assert 'not a readable .mat file' in entry['output'] and str(data) in entry['output'], entry['output'][:800]
+    proc = cli('grade', 'reference', '--out', tmp_path / 'o2', '--data-dir', tmp_path / 'nowhere')
+    assert proc.returncode == 2 and '--data-dir' in proc.stderr and not (tmp_path / 'o2').exists()
+
+
+def test_fail_under_sets_the_exit_code_not_the_grade(tmp_path):
+    """tox -e grade asks for --fail-under full, so tox reports a partial grade as a failure instead of
+    'congratulations'; the result files are the same either way."""
+    sub = make(tmp_path, 'softmax-no-shift')
+    proc = cli('grade', sub, '--out', tmp_path / 'out', '--only', '2.2.2', '--fail-under', 'full')
+    assert proc.returncode == 4 and 'below --fail-under 3' in proc.stderr, (proc.returncode, proc.stderr)
+    assert load(tmp_path / 'out')['score'] < 3
+    proc = cli('grade', 'reference', '--out', tmp_path / 'o2', '--only', '2.2.2', '--fail-under', 'full')
+    assert proc.returncode == 0, proc.stderr
+    proc = cli('grade', 'reference', '--out', tmp_path / 'o3', '--only', '2.2.2', '--fail-under', 'most')
+    assert proc.returncode == 2 and "'full'" in proc.stderr
+
+
+def test_help_summaries_are_whole_sentences():
+    proc = cli('--help')
+    assert proc.returncode == 0
+    listing = proc.stdout.split('COMMAND', 2)[-1]
+    summaries = re.findall(r'^    (\S+)\s+(.+?)(?=^    \S|\Z)', listing.split('options:')[0], re.M | re.S)
+    assert len(summaries) >= 8, listing
+    for name, text in summaries:
+        text = ' '.join(text.split())
+        assert text.endswith('.'), f'{name}: {text!r} is cut mid-sentence'
+    from grader.__main__ import first_sentence
+    assert first_sentence('Grade a hand-in (a .zip,\nor a folder) and\nwrite it. More.') == \
+        'Grade a hand-in (a .zip, or a folder) and write it.'
+
+
+def test_readme_commands_leave_nothing_untracked():
+    """What the README's commands write (grading-output/, autograder.zip, release/, batch-output/, the
+    PrairieLearn folder, tox's environments) is ignored by git."""
+    for path in ('grading-output/results.json', 'autograder.zip', 'release/README.md', 'rel/README.md',
+                 'batch-output/gradebook.csv', 'prairielearn/image/Dockerfile', '.tox/harness/bin/python',
+                 '.tox/harness.lock'):
+        proc = subprocess.run(['git', 'check-ignore', '-q', '--no-index', path], cwd=paths.ROOT)
+        assert proc.returncode == 0, f'{path} would be left untracked'

@@ -14,7 +14,7 @@ the entrypoint, and reads /grade/results/results.json (its format: a score from 
 "gradable": false when grading could not complete). PL_JOB_DIR (default /grade) and PL_PYTHON let the
 layout be tried anywhere.
 
-  python -m grader prairielearn --out pl/ --image myorg/nn-grader:2026"""
+  python -m grader prairielearn --out prairielearn/ --image myorg/nn-grader:2026"""
 import json
 import shlex
 import shutil
