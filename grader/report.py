@@ -102,6 +102,11 @@ def _section(result, qid, out):
     return sec
 
 
+def _sentence(text):
+    text = text.strip()
+    return text if text.endswith(('.', '!', '?')) else text + '.'
+
+
 def _relative(path, out):
     return os.path.relpath(path, out) if os.path.isabs(path) else path
 
@@ -170,7 +175,8 @@ body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1f2328;
 h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.15em;margin:0;display:flex;gap:.6em;align-items:baseline}
 .score{font-size:2.4em;font-weight:700}.muted{color:#59636e;font-size:.9em}
 table{border-collapse:collapse;width:100%;margin:1em 0}td,th{padding:.3em .6em;text-align:left;
- border-bottom:1px solid #d1d9e0}td.num{text-align:right;font-variant-numeric:tabular-nums}
+ border-bottom:1px solid #d1d9e0}.num{text-align:right;font-variant-numeric:tabular-nums}.nowrap,.num{white-space:nowrap}
+ul.measured{margin:.3em 0;padding-left:1.4em;font-size:.9em}ul.measured code{font-size:.95em}
 a{color:#0969da;text-decoration:none}a:hover{text-decoration:underline}
 section{border:1px solid #d1d9e0;border-left:6px solid var(--edge);border-radius:6px;padding:.8em 1em;
  margin:1em 0;background:#fff}
@@ -186,7 +192,8 @@ summary .msg{font-family:system-ui,sans-serif;color:#a40e26}
 pre{background:#f6f8fa;margin:0;padding:.8em;white-space:pre-wrap;word-break:break-word;font-size:.85em;
  border-top:1px solid #d1d9e0}
 .unjudged{background:#eaeef2;border-radius:6px;padding:.5em .8em;margin:.5em 0}
-figure{margin:.8em 0}figure img{max-width:100%;border:1px solid #d1d9e0;border-radius:4px}
+.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(24em,1fr));gap:.8em}
+figure{margin:.4em 0}figure img{max-width:100%;border:1px solid #d1d9e0;border-radius:4px}
 figcaption{color:#59636e;font-size:.9em}.hidden-tests{color:#59636e}
 """
 
@@ -209,7 +216,7 @@ def to_html(result, out):
         sec = by_id[qid]
         p.append(f'<tr class="{sec.state}"><td><a href="#{sec.anchor}">{e(qid)}</a></td>'
                  f'<td><span class="badge">{e(STATES[sec.state][0])}</span></td>'
-                 f'<td class="num">{pts:.2f} / {top:g}</td><td>{e(status)}</td><td>{e(title)}</td></tr>')
+                 f'<td class="num">{pts:.2f} / {top:g}</td><td class="nowrap">{e(status)}</td><td>{e(title)}</td></tr>')
     p.append(f'</tbody><tfoot><tr><th>total</th><th></th><th class="num">{result.score:.2f} / '
              f'{result.max_score:g}</th><th></th><th></th></tr></tfoot></table>')
     if any('not gradable' in s for s in result.status.values()):
@@ -220,18 +227,20 @@ def to_html(result, out):
                  f'<span class="pts">{sec.points:.2f} / {sec.max_points:g}</span></h2>')
         p += [f'<p>{e(line)}</p>' for line in sec.lines]
         for name, why in sec.unjudged:
-            p.append(f'<p class="unjudged"><strong>Not gradable here:</strong> <code>{e(name)}</code>: {e(why)} '
-                     'It costs nothing: its points went to the tests that could be judged.</p>')
+            p.append(f'<p class="unjudged"><strong>Not gradable here:</strong> <code>{e(name)}</code>: '
+                     f'{e(_sentence(why))} It costs nothing: its points went to the tests that could be judged.</p>')
         if sec.measured:
-            p.append('<p>Measured by the grader: ' + '; '.join(f'<code>{e(n)}</code>: {e(m)}'
-                                                               for n, m in sec.measured) + '</p>')
+            p.append('<p>Measured by the grader:</p><ul class="measured">' + ''.join(
+                f'<li><code>{e(n)}</code>: {e(m)}</li>' for n, m in sec.measured) + '</ul>')
         for f in sec.failures:
             first = re.sub(r'^grader\.[\w.]+: ', '', f.message.strip().split('\n')[0])[:160]
             p.append(f'<details class="failure"><summary>{e(f.name)} <span class="msg">{e(first)}</span>'
                      f'</summary><pre>{e(f.message)}\n\nReproduce: pytest {e(repr(f.nodeid))}</pre></details>')
-        for path, caption in sec.figures:
-            p.append(f'<figure><img src="{e(_href(path))}" alt="{e(caption)}" loading="lazy">'
-                     f'<figcaption>{e(caption)}</figcaption></figure>')
+        if sec.figures:   # side by side; each opens full size
+            p.append('<div class="figures">' + ''.join(
+                f'<figure><a href="{e(_href(path))}"><img src="{e(_href(path))}" alt="{e(caption)}" '
+                f'loading="lazy"></a><figcaption>{e(caption)}</figcaption></figure>'
+                for path, caption in sec.figures) + '</div>')
         if sec.hidden:
             p.append(f'<p class="hidden-tests">{e(sec.hidden)}</p>')
         p.append('</section>')

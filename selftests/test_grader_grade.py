@@ -2,6 +2,7 @@
 its output formats, hidden-test secrecy, crash safety, determinism, agreement with a student's local
 pytest, `batch` and `selfcheck`. Runs are limited to a few Q2 questions to stay fast."""
 import csv
+import hashlib
 import json
 import os
 import re
@@ -318,3 +319,17 @@ def test_readme_commands_leave_nothing_untracked():
                  '.tox/harness.lock'):
         proc = subprocess.run(['git', 'check-ignore', '-q', '--no-index', path], cwd=paths.ROOT)
         assert proc.returncode == 0, f'{path} would be left untracked'
+
+
+def test_data_info_counts_files_and_gives_every_set_a_checksum():
+    proc = cli('data', '--info')
+    assert proc.returncode == 0, proc.stderr
+    assert '(1 files' not in proc.stdout and re.search(r'^nist36 .*\(1 file, ', proc.stdout, re.M), proc.stdout
+    block = proc.stdout.split('\nflowers17', 1)[1].split('\n')
+    shown = re.search(r'sha256 ([0-9a-f]{64})  \(all (\d+) files', block[1])
+    assert shown, block[:2]
+    # the same digest `sha256sum` gives, computed here independently from the files
+    folder = paths.FIXTURES / 'data' / 'flowers17'
+    listed = json.loads((folder / 'manifest.json').read_text())['files']
+    lines = ''.join(f"{hashlib.sha256((folder / rel).read_bytes()).hexdigest()}  {rel}\n" for rel in sorted(listed))
+    assert shown.group(1) == hashlib.sha256(lines.encode()).hexdigest() and int(shown.group(2)) == len(listed)

@@ -108,9 +108,10 @@ def problems(page_text, out):
     for img in page.images:
         if set(img) != {'src', 'alt', 'loading'} or img['alt'] != CAPTION:
             found.append(f'a figure\'s attributes were not kept apart: {img}')
-        url = urllib.parse.urlsplit(img['src'])   # as a browser reads it: '#' starts a fragment, '?' a query
+    for link in [img['src'] for img in page.images] + [h for h in page.links if not h.startswith('#')]:
+        url = urllib.parse.urlsplit(link)   # as a browser reads it: '#' starts a fragment, '?' a query
         if url.scheme or url.query or url.fragment or not (out / urllib.parse.unquote(url.path)).is_file():
-            found.append(f"figure link {img['src']} does not lead to the figure file")
+            found.append(f'figure link {link} does not lead to the figure file')
     return found
 
 

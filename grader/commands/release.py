@@ -27,6 +27,7 @@ pytest -m q2_2_2                         # one question (2.2.2, softmax)
 pytest -m "q2 and not slow"              # skip the training runs
 python -m grader grade                   # your score for the visible tests, with report.html
 python -m grader grade --only 2          # just Q2
+python -m grader weights                 # Q7.2.1: torchvision's pretrained SqueezeNet 1.1, checked
 ```
 
 Every failure says which call, what came out, what should have, and ends with a command that reproduces
