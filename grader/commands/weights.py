@@ -9,13 +9,13 @@ differs. Exit 0 when the verified file is in place (also when it already was).
 
   python -m grader weights                  # fetch and verify
   python -m grader weights --check          # only verify the file already in the cache"""
-import hashlib
 import os
 import sys
 import tempfile
 import urllib.request
 from pathlib import Path
 
+from grader.npzio import sha256
 from grader.torch_eval import SQUEEZENET_FILE
 
 SQUEEZENET_URL = f'https://download.pytorch.org/models/{SQUEEZENET_FILE}'
@@ -37,14 +37,6 @@ def add_arguments(parser):
 def cache_path():
     import torch   # where torchvision looks, and where grader.torch_eval.squeezenet_weights() reads
     return Path(torch.hub.get_dir()) / 'checkpoints' / SQUEEZENET_FILE
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch(url, dest, expected):
