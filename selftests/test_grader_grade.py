@@ -288,8 +288,9 @@ def test_fail_under_sets_the_exit_code_not_the_grade(tmp_path):
     """tox -e grade asks for --fail-under full, so tox reports a partial grade as a failure instead of
     'congratulations'; the result files are the same either way."""
     sub = make(tmp_path, 'softmax-no-shift')
-    proc = cli('grade', sub, '--out', tmp_path / 'out', '--only', '2.2.2', '--fail-under', 'full')
+    proc = cli('grade', sub, '--out', f'{tmp_path}/out/', '--only', '2.2.2', '--fail-under', 'full')
     assert proc.returncode == 4 and 'below --fail-under 3' in proc.stderr, (proc.returncode, proc.stderr)
+    assert f'results and reports in {tmp_path}/out/ (' in proc.stdout and '//' not in proc.stdout
     assert load(tmp_path / 'out')['score'] < 3
     proc = cli('grade', 'reference', '--out', tmp_path / 'o2', '--only', '2.2.2', '--fail-under', 'full')
     assert proc.returncode == 0, proc.stderr

@@ -194,7 +194,11 @@ def test_terminal_table_is_narrow_and_says_a_refusal_once():
     everything = [q.id for q in rubric.QUESTIONS]
     refused = results.failed('handin.zip', everything, reason)
     text = results.text_table(refused) + '\n' + results.summary(refused)
-    assert max(len(line) for line in results.text_table(refused).splitlines()) <= TABLE_WIDTH
+    lines = results.text_table(refused).splitlines()
+    assert max(len(line) for line in lines) <= TABLE_WIDTH
+    head, first = lines[0], lines[2]
+    end = head.index('score') + len('score')   # the right-aligned header ends where its numbers end
+    assert first[end - 4:end] == '0.00' and first[end:end + 3] == ' / ', (head, first)
     assert text.count('not a .zip archive') == 1, text
     assert set(refused.status.values()) == {results.NOT_GRADED}
     gs = json.loads(results.FORMATS['gradescope'][1](refused))
