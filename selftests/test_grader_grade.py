@@ -334,3 +334,15 @@ def test_data_info_counts_files_and_gives_every_set_a_checksum():
     listed = json.loads((folder / 'manifest.json').read_text())['files']
     lines = ''.join(f"{hashlib.sha256((folder / rel).read_bytes()).hexdigest()}  {rel}\n" for rel in sorted(listed))
     assert shown.group(1) == hashlib.sha256(lines.encode()).hexdigest() and int(shown.group(2)) == len(listed)
+
+
+def test_notes_of_a_crashed_run_name_no_hidden_case(tmp_path, monkeypatch):
+    """pytest's last lines, shown when a run ends abnormally, go into the text every student sees at once."""
+    from grader.run import RunResult
+    output = ('FAILED tests/test_q2_2_softmax.py::test_softmax_fixture[hidden0-4x2] - expected 0.1234\n'
+              'FAILED tests/test_q2_2_softmax.py::test_softmax_values - softmax raised\nINTERNALERROR> boom')
+    monkeypatch.setattr(grading, 'run_tests', lambda *a, **k: RunResult('x', ['2.2.2'], [], {}, 3, output))
+    r = grading.grade(paths.REFERENCE, tmp_path / 'out', ['2.2.2'])
+    shown = load(tmp_path / 'out')['output']
+    assert 'INTERNALERROR> boom' in shown and 'test_softmax_values' in shown, shown
+    assert 'hidden0' not in shown and '0.1234' not in shown and r.rows['2.2.2'].score == 0
