@@ -6,6 +6,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from grader.results import printable
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -30,7 +32,9 @@ CREATE TABLE IF NOT EXISTS question_scores (
 
 
 def record(db_path, name, result):
-    """Add one grading run to the database; returns its run id."""
+    """Add one grading run to the database; returns its run id. Text is stored as it is shown: a name
+    that was not UTF-8 (a folder from another system) with its odd bytes escaped, as SQLite needs."""
+    name, result = printable(name), printable(result)
     with sqlite3.connect(db_path) as db:
         db.executescript(SCHEMA)
         cur = db.execute('INSERT INTO runs (submission, graded_at, harness, checksum, score, max_score, '

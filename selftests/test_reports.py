@@ -240,3 +240,15 @@ def test_histogram_counts_whole_submissions(tmp_path):
     ticks = gradebook.histogram([10.0, 12.5, 90.0], 90, tmp_path / 'h.png')
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
     assert (tmp_path / 'h.png').stat().st_size > 1000
+
+
+def test_gradebook_keeps_a_name_that_was_not_utf8(made_up, tmp_path):
+    import sqlite3
+    result, _ = made_up
+    with pytest.raises(UnicodeEncodeError):   # what SQLite does with such a name as it is
+        sqlite3.connect(':memory:').execute('SELECT ?', (NAME,))
+    db = tmp_path / 'g.sqlite'
+    gradebook.record(db, NAME, result)
+    book = gradebook.write_csv(db, tmp_path / 'g.csv', result.questions)
+    assert list(book) == [SHOWN_NAME] and book[SHOWN_NAME][1]['2.2.2'] == result.points('2.2.2')
+    assert SHOWN_NAME in (tmp_path / 'g.csv').read_text(encoding='utf-8')
