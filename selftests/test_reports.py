@@ -2,6 +2,7 @@
 report parsed back (sections, order, escaping, figure links), the Markdown report, Gradescope's visible
 text (never a word about hidden tests), parts that add up, the terminal table's width, the batch pass
 rates and histogram. Each structural check is also shown to catch a broken rendering."""
+import csv
 import html
 import html.parser
 import json
@@ -251,4 +252,5 @@ def test_gradebook_keeps_a_name_that_was_not_utf8(made_up, tmp_path):
     gradebook.record(db, NAME, result)
     book = gradebook.write_csv(db, tmp_path / 'g.csv', result.questions)
     assert list(book) == [SHOWN_NAME] and book[SHOWN_NAME][1]['2.2.2'] == result.points('2.2.2')
-    assert SHOWN_NAME in (tmp_path / 'g.csv').read_text(encoding='utf-8')
+    with open(tmp_path / 'g.csv', encoding='utf-8', newline='') as f:
+        assert [row['submission'] for row in csv.DictReader(f)] == [SHOWN_NAME]
