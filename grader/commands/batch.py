@@ -85,9 +85,10 @@ def run(args):
         w.writerows([q, f'{share:.3f}', f'{mean:.3f}', top] for q, (share, mean, top) in rates.items())
     scores = [r.score for r in results.values()]
     gradebook.histogram(scores, results[names[0]].max_score, out / 'histogram.png')
-    print(f"{'question':<9} {'all tests passed':>16}  {'mean score':>12}")
+    print(f"{'question':<9} {'all passed':>10}  {'mean':>6}   {'of':<4}  (all passed: the share of hand-ins that "
+          'passed every test)')
     for q, (share, mean, top) in rates.items():
-        print(f'{q:<9} {share:>16.0%}  {mean:>6.2f} / {top:<4g}' + ('  (worth no points)' if not top else ''))
+        print(f'{q:<9} {share:>10.0%}  {mean:>6.2f} / {top:<4g}' + ('  (worth no points)' if not top else ''))
     for name, old, new in gradebook.changes(db):
         print(f'regrade changed {name}: {old:g} -> {new:g}')
     failed = [n for n, r in results.items() if r.error]
