@@ -12,7 +12,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from grader.results import (HIDDEN_ADVICE, NOT_GRADABLE_LEGEND, NOT_GRADED, NO_TESTS, not_gradable_reason,
-                            printable, summary, table_rows, test_name)
+                            printable, summary, table_rows, short_name)
 from grader.scoring import NOT_GRADABLE, add
 
 MAX_MESSAGE = 4000   # characters of one failure message in the reports
@@ -84,10 +84,10 @@ def _section(result, qid, out):
             if len(entries) > 1 else ''
         sec.lines.append(f"{sum(o['outcome'] == 'passed' for o in judged)} of {len(judged)} visible tests "
                          f'passed{part}.')
-    sec.failures = [Failure(test_name(o), o['nodeid'], o['message'][:MAX_MESSAGE]) for o in failing
+    sec.failures = [Failure(short_name(o), o['nodeid'], o['message'][:MAX_MESSAGE]) for o in failing
                     if status != 'rule violation']
-    sec.unjudged = [(test_name(o), not_gradable_reason(o)) for o in tests if o['outcome'] == NOT_GRADABLE]
-    sec.measured = [(test_name(o), ', '.join(f'{k} {v:.4g}' for k, v in o['metrics'].items()))
+    sec.unjudged = [(short_name(o), not_gradable_reason(o)) for o in tests if o['outcome'] == NOT_GRADABLE]
+    sec.measured = [(short_name(o), ', '.join(f'{k} {v:.4g}' for k, v in o['metrics'].items()))
                     for o in tests if o.get('metrics')]
     sec.figures = [(_relative(a['path'], out), a.get('caption') or a['name']) for o in tests
                    for a in o.get('artifacts', []) if os.path.isfile(a['path'])]   # hidden cases draw none here

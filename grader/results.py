@@ -158,7 +158,7 @@ def _entry(row, tests, points, max_points, violation, hidden=False):
     unjudged = [o for o in tests if o['outcome'] == NOT_GRADABLE]
     lines = [f'{n_pass} of {len(tests) - len(unjudged)} {"hidden " if hidden else ""}tests passed.']
     for o in unjudged:   # the machine's limitation, not the student's: say so, and that it cost nothing
-        lines.append(f"{test_name(o)}: {not_gradable_reason(o)} (it costs nothing: its points were shared "
+        lines.append(f"{short_name(o)}: {not_gradable_reason(o)} (it costs nothing: its points were shared "
                      "among the tests that could be judged)")
     if violation:
         lines.insert(0, ' '.join(violation))
@@ -167,7 +167,7 @@ def _entry(row, tests, points, max_points, violation, hidden=False):
             lines.append(HIDDEN_ADVICE)
     else:
         failing = [o for o in tests if o['outcome'] not in ('passed', NOT_GRADABLE)]
-        measured = [f"{test_name(o)}: " + ', '.join(f'{k} {v:.4g}' for k, v in o['metrics'].items())
+        measured = [f"{short_name(o)}: " + ', '.join(f'{k} {v:.4g}' for k, v in o['metrics'].items())
                     for o in tests if o.get('metrics')]
         if measured:   # what the grader measured from the submission's outputs (visible tests only)
             lines.append('Measured by the grader: ' + '; '.join(measured))
@@ -184,7 +184,7 @@ def _entry(row, tests, points, max_points, violation, hidden=False):
 
 # ---- renderings --------------------------------------------------------------------------------
 
-def test_name(outcome):
+def short_name(outcome):
     """'test_softmax_rows[case3]': a test's name without its file."""
     return outcome['nodeid'].split('::')[-1]
 
