@@ -176,7 +176,8 @@ def test_a_run_stopped_at_its_time_limit_keeps_what_it_finished(tmp_path):
     assert data['max_score'] == 10 and data['score'] == r.score
     # test files run in name order: forward (2.2.1) and loss (2.2.3) finish before softmax (2.2.2) hangs
     assert (r.rows['2.2.1'].score, r.rows['2.2.3'].score) == (4, 3), r.status
-    assert 'exceeded its 25 s limit' in r.status['2.2.2'], r.status
+    assert r.status['2.2.2'] == results.NOT_GRADED and any('exceeded its 25 s limit' in n for n in r.notes), \
+        (r.status, r.notes)
     assert not r.rows['2.2.2'].tests, 'a question the run did not finish must not be graded on part of it'
     assert not survivors(), 'the worker must die with the stopped test run'
 
