@@ -2,7 +2,7 @@
 
 tox keeps one environment per name and records the name inside the environment's folder; an environment
 folder shared by two names is deleted and rebuilt whenever the other name runs (tox/tox_env/api.py,
-"env type changed"). With torch that is a 5.8 GB install each time, or 11.6 GB for two folders. So each
+"env type changed"). With torch that is a 6.1 GB install each time, or 12 GB for two folders. So each
 tox environment is only a small launcher, and both run their commands here, in one environment built
 from requirements-torch.txt on first use and rebuilt only when a requirements file or Python changes.
 Standard library only: it runs in the launcher environment, before anything is installed.
