@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from grader.results import (HIDDEN_ADVICE, NOT_GRADABLE_LEGEND, NOT_GRADED, NO_TESTS, not_gradable_reason,
                             printable, summary, table_rows, short_name)
+from grader.rubric import BY_ID
 from grader.scoring import NOT_GRADABLE, add
 
 MAX_MESSAGE = 4000   # characters of one failure message in the reports
@@ -96,7 +97,6 @@ def _section(result, qid, out):
             n_pass = sum(o['outcome'] == 'passed' for o in e.tests)
             sec.hidden = (f'Hidden tests: {n_pass} of {len(e.tests)} passed ({e.score:.2f} of {e.max_score:g} '
                           'points).' + (f' {HIDDEN_ADVICE}' if n_pass < len(e.tests) else ''))
-    from grader.rubric import BY_ID
     if BY_ID[qid].note:
         sec.lines.append(f'Note: {BY_ID[qid].note}')
     return sec
