@@ -6,6 +6,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from grader.results import printable
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -30,7 +32,9 @@ CREATE TABLE IF NOT EXISTS question_scores (
 
 
 def record(db_path, name, result):
-    """Add one grading run to the database; returns its run id."""
+    """Add one grading run to the database; returns its run id. Text is stored as it is shown: a name
+    that was not UTF-8 (a folder from another system) with its odd bytes escaped, as SQLite needs."""
+    name, result = printable(name), printable(result)
     with sqlite3.connect(db_path) as db:
         db.executescript(SCHEMA)
         cur = db.execute('INSERT INTO runs (submission, graded_at, harness, checksum, score, max_score, '
@@ -39,7 +43,7 @@ def record(db_path, name, result):
                           result.checksum, result.score, result.max_score, result.execution_time, result.error))
         run_id = cur.lastrowid
         db.executemany('INSERT INTO question_scores VALUES (?, ?, ?, ?, ?)',
-                       [(run_id, q, r.score, r.max_score, result.status[q]) for q, r in result.rows.items()])
+                       [(run_id, q, result.points(q), r.max_score, result.status[q]) for q, r in result.rows.items()])
     return run_id
 
 
@@ -78,24 +82,31 @@ def write_csv(db_path, csv_path, questions):
 
 
 def pass_rates(results, questions):
-    """{question: (share of submissions with full marks, mean score, max)} over a batch's results."""
+    """{question: (share of submissions that passed every test it could judge, mean score, max)} over a
+    batch's results. Counted by tests, not points: a question worth no points (the theory facts) is not
+    'passed' by a submission that scores its 0 of 0 by failing every test."""
     rates = {}
     for q in questions:
         rows = [r.rows[q] for r in results]
-        full = sum(row.graded and row.score >= row.max_score for row in rows)
-        rates[q] = (full / len(rows) if rows else 0.0, sum(row.score for row in rows) / max(1, len(rows)),
-                    rows[0].max_score if rows else 0)
+        passed = sum(row.graded and row.passed > 0 and row.failed == 0 for row in rows)
+        rates[q] = (passed / len(rows) if rows else 0.0,
+                    sum(r.points(q) for r in results) / max(1, len(results)), rows[0].max_score if rows else 0)
     return rates
 
 
 def histogram(scores, max_score, path):
+    """Save a histogram of the scores to ``path``; returns the count axis's tick values."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(scores, bins=min(30, max(5, int(max_score) // 3)), range=(0, max_score), color='#4472c4')
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))   # counts of submissions: whole numbers
     ax.set_xlabel(f'score (out of {max_score:g})')
     ax.set_ylabel('submissions')
     ax.set_title(f'{len(scores)} submissions, mean {sum(scores) / max(1, len(scores)):.1f}')
     fig.savefig(Path(path), dpi=90, bbox_inches='tight')
+    ticks = [float(t) for t in ax.get_yticks()]
     plt.close(fig)
+    return ticks

@@ -67,7 +67,9 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
             notes.append(f'{crashed}; the questions it had not reached score 0.')
         elif run.returncode not in NORMAL_EXIT:
             crashed = f'the test run ended abnormally (pytest exit code {run.returncode})'
-            notes.append(f'{crashed}; its last lines:\n' + '\n'.join(run.output.strip().splitlines()[-15:]))
+            # the notes are shown to the student at once: no line about a hidden case (its id starts 'hidden')
+            lines = [line for line in run.output.strip().splitlines() if '[hidden' not in line]
+            notes.append(f'{crashed}; its last lines:\n' + '\n'.join(lines[-15:]))
         sub.add_run_time_violations(run.violations or [])
         violations = {}
         for qid in questions:

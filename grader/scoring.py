@@ -2,6 +2,7 @@
 its test functions by weight; a parametrized function's weight is shared among its cases."""
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 from grader.rubric import BY_ID, QUESTIONS
 
@@ -23,9 +24,9 @@ class QuestionScore:
 
     @property
     def tally(self):
-        """'5/6' (tests passed / run), with '+1 n/g' for tests this machine could not judge."""
+        """'5/6' (tests passed / judged), with '+1 not gradable' for tests this machine could not judge."""
         judged = len(self.tests) - self.not_gradable
-        return f'{self.passed}/{judged}' + (f' +{self.not_gradable} n/g' if self.not_gradable else '')
+        return f'{self.passed}/{judged}' + (f' +{self.not_gradable} not gradable' if self.not_gradable else '')
 
 
 NOT_GRADABLE = 'not gradable'
@@ -60,13 +61,40 @@ def score(outcomes, questions=None):
     return rows
 
 
+def cents(x):
+    """``x`` points rounded half up to 0.01: every score the harness shows or stores is in cents, so the
+    parts shown always add up to the total shown."""
+    return float(Decimal(repr(float(x))).quantize(Decimal('0.01'), ROUND_HALF_UP))
+
+
+def add(*points):
+    """Exact sum of point values in cents (no float drift: 1.12 + 0.13 is 1.25)."""
+    return float(sum((Decimal(repr(cents(p))) for p in points), Decimal(0)))
+
+
+TABLE_WIDTH = 100        # characters at most; a long title is cut to fit
+STATUS_WIDTH = 24        # at most, for the status column ('12/13 +1 not gradable', 'rule violation')
+
+
 def table(rows):
-    """A plain-text per-question table for terminals and reports."""
-    lines = [f"{'question':<9} {'score':>11}  {'tests':>11}  title", '-' * 74]
-    for row in rows.values():
-        tests = row.tally if row.graded else 'none'
-        lines.append(f'{row.id:<9} {row.score:>5.2f} / {row.max_score:<3g}  {tests:>11}  {row.title}')
-    total = sum(r.score for r in rows.values())
-    lines.append('-' * 74)
-    lines.append(f"{'total':<9} {total:>5.2f} / {sum(r.max_score for r in rows.values()):<3g}")
-    return '\n'.join(lines)
+    """The per-question table of a pytest run (grader/pytest_plugin.py): ``rows`` is score()'s dict."""
+    return render_table([(r.id, cents(r.score), r.max_score, r.tally if r.graded else 'no tests yet', r.title)
+                         for r in rows.values()])
+
+
+def render_table(rows, width=TABLE_WIDTH):
+    """A plain-text per-question table, at most ``width`` characters wide: rows of (question, points,
+    max points, status, title). Shared by the pytest summary, ``grade`` and the Gradescope output."""
+    wide = min(STATUS_WIDTH, max([len('tests')] + [len(r[3]) for r in rows]))
+    head = f"{'question':<8}  {'score':>6}   {'of':<5}  {'tests':<{wide}}  title"
+    lines = []
+    for qid, points, top, status, title in rows:
+        line = f'{qid:<8}  {cents(points):>6.2f} / {top:<5g}  {_cut(status, wide):<{wide}}  '
+        lines.append(line + _cut(title, width - len(line)))
+    rule = '-' * max(len(line) for line in [head, *lines])
+    total = f"{'total':<8}  {add(*(r[1] for r in rows)):>6.2f} / {add(*(r[2] for r in rows)):g}"
+    return '\n'.join([head, rule, *lines, rule, total])
+
+
+def _cut(text, room):
+    return text if len(text) <= room else text[:max(0, room - 3)] + '...'

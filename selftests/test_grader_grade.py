@@ -2,6 +2,7 @@
 its output formats, hidden-test secrecy, crash safety, determinism, agreement with a student's local
 pytest, `batch` and `selfcheck`. Runs are limited to a few Q2 questions to stay fast."""
 import csv
+import hashlib
 import json
 import os
 import re
@@ -106,7 +107,7 @@ def test_max_score_always_adds_up_to_the_rubric():
     assert r.rows['2.4.1'].score == 0 and 'no sklearn' in [e for e in r.entries if e.qid == '2.4.1'][0].output
     assert r.status['3.1.1'] == 'no tests yet'
     crashed = results.build('x', everything, outcomes, crashed_run='pytest died')
-    assert crashed.status['3.1.1'] == 'not graded: pytest died'
+    assert crashed.status['3.1.1'] == 'not graded', 'the reason is said once, not in every row'
 
 
 def test_hidden_feedback_reveals_no_expected_values(tmp_path):
@@ -178,7 +179,8 @@ def test_a_run_stopped_at_its_time_limit_keeps_what_it_finished(tmp_path, monkey
     assert data['max_score'] == 10 and data['score'] == r.score
     # test files run in name order: forward (2.2.1) and loss (2.2.3) finish before softmax (2.2.2) hangs
     assert (r.rows['2.2.1'].score, r.rows['2.2.3'].score) == (4, 3), r.status
-    assert 'exceeded its 25 s limit' in r.status['2.2.2'], r.status
+    assert r.status['2.2.2'] == results.NOT_GRADED and any('exceeded its 25 s limit' in n for n in r.notes), \
+        (r.status, r.notes)
     assert not r.rows['2.2.2'].tests, 'a question the run did not finish must not be graded on part of it'
     assert not survivors(log), 'the worker must die with the stopped test run'
 
@@ -259,7 +261,7 @@ def test_batch_gradebook_keeps_every_run(tmp_path):
     assert len(runs) == 6 and all(h and len(c) == 64 and t for _, h, c, t in runs)
     assert (out / 'histogram.png').stat().st_size > 1000
     with open(out / 'pass_rates.csv') as f:
-        rates = {r['question']: float(r['full_marks_share']) for r in csv.DictReader(f)}
+        rates = {r['question']: float(r['all_passed_share']) for r in csv.DictReader(f)}
     assert rates == {'2.2.2': pytest.approx(2 / 3, abs=1e-3), '2.4.1': pytest.approx(2 / 3, abs=1e-3)}
     assert (out / 'bob' / 'results.json').is_file()
 
@@ -274,3 +276,88 @@ def test_selfcheck_verdicts(tmp_path):
                         'variant softmax-no-shift': True, 'variant sigmoid-expit': True,
                         'variant claims-wrong-question': False}, selfcheck.render(rows)
     assert 'FAIL' in selfcheck.render(rows)
+
+
+def test_a_mistyped_handin_path_is_a_usage_error_that_writes_nothing(tmp_path):
+    out = tmp_path / 'out'
+    proc = cli('grade', tmp_path / 'handin.zp', '--out', out, '--only', '2.2.2')
+    assert proc.returncode == 2 and 'handin.zp: no such file or folder' in proc.stderr, proc.stderr
+    assert 'Traceback' not in proc.stderr and not out.exists(), 'nothing graded, nothing written'
+
+
+def test_grade_data_dir_reaches_the_tests(tmp_path):
+    """--data-dir points the test run at the real data: a damaged NIST36 there is what 3.1.1 reads."""
+    data = tmp_path / 'data'
+    data.mkdir()
+    for split in ('train', 'valid', 'test'):
+        (data / f'nist36_{split}.mat').write_bytes(b'not a mat file')
+    proc = cli('grade', 'reference', '--out', tmp_path / 'out', '--only', '3.1.1', '--data-dir', data)
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = [t for t in load(tmp_path / 'out')['tests'] if t['number'] == '3.1.1']
+    assert 'not a readable .mat file' in entry['output'] and str(data) in entry['output'], entry['output'][:800]
+    proc = cli('grade', 'reference', '--out', tmp_path / 'o2', '--data-dir', tmp_path / 'nowhere')
+    assert proc.returncode == 2 and '--data-dir' in proc.stderr and not (tmp_path / 'o2').exists()
+
+
+def test_fail_under_sets_the_exit_code_not_the_grade(tmp_path):
+    """tox -e grade asks for --fail-under full, so tox reports a partial grade as a failure instead of
+    'congratulations'; the result files are the same either way."""
+    sub = make(tmp_path, 'softmax-no-shift')
+    proc = cli('grade', sub, '--out', f'{tmp_path}/out/', '--only', '2.2.2', '--fail-under', 'full')
+    assert proc.returncode == 4 and 'below --fail-under 3' in proc.stderr, (proc.returncode, proc.stderr)
+    assert f'results and reports in {tmp_path}/out/ (' in proc.stdout and '//' not in proc.stdout
+    assert load(tmp_path / 'out')['score'] < 3
+    proc = cli('grade', 'reference', '--out', tmp_path / 'o2', '--only', '2.2.2', '--fail-under', 'full')
+    assert proc.returncode == 0, proc.stderr
+    proc = cli('grade', 'reference', '--out', tmp_path / 'o3', '--only', '2.2.2', '--fail-under', 'most')
+    assert proc.returncode == 2 and "'full'" in proc.stderr
+
+
+def test_help_summaries_are_whole_sentences():
+    proc = cli('--help')
+    assert proc.returncode == 0
+    listing = proc.stdout.split('COMMAND', 2)[-1]
+    summaries = re.findall(r'^    (\S+)\s+(.+?)(?=^    \S|\Z)', listing.split('options:')[0], re.M | re.S)
+    assert len(summaries) >= 8, listing
+    for name, text in summaries:
+        text = ' '.join(text.split())
+        assert text.endswith('.'), f'{name}: {text!r} is cut mid-sentence'
+    from grader.__main__ import first_sentence
+    assert first_sentence('Grade a hand-in (a .zip,\nor a folder) and\nwrite it. More.') == \
+        'Grade a hand-in (a .zip, or a folder) and write it.'
+
+
+def test_readme_commands_leave_nothing_untracked():
+    """What the README's commands write (grading-output/, autograder.zip, release/, batch-output/, the
+    PrairieLearn folder, tox's environments) is ignored by git."""
+    for path in ('grading-output/results.json', 'autograder.zip', 'release/README.md', 'rel/README.md',
+                 'batch-output/gradebook.csv', 'prairielearn/image/Dockerfile', '.tox/harness/bin/python',
+                 '.tox/harness.lock'):
+        proc = subprocess.run(['git', 'check-ignore', '-q', '--no-index', path], cwd=paths.ROOT)
+        assert proc.returncode == 0, f'{path} would be left untracked'
+
+
+def test_data_info_counts_files_and_gives_every_set_a_checksum():
+    proc = cli('data', '--info')
+    assert proc.returncode == 0, proc.stderr
+    assert '(1 files' not in proc.stdout and re.search(r'^nist36 .*\(1 file, ', proc.stdout, re.M), proc.stdout
+    block = proc.stdout.split('\nflowers17', 1)[1].split('\n')
+    shown = re.search(r'sha256 ([0-9a-f]{64})  \(all (\d+) files', block[1])
+    assert shown, block[:2]
+    # the same digest `sha256sum` gives, computed here independently from the files
+    folder = paths.FIXTURES / 'data' / 'flowers17'
+    listed = json.loads((folder / 'manifest.json').read_text())['files']
+    lines = ''.join(f"{hashlib.sha256((folder / rel).read_bytes()).hexdigest()}  {rel}\n" for rel in sorted(listed))
+    assert shown.group(1) == hashlib.sha256(lines.encode()).hexdigest() and int(shown.group(2)) == len(listed)
+
+
+def test_notes_of_a_crashed_run_name_no_hidden_case(tmp_path, monkeypatch):
+    """pytest's last lines, shown when a run ends abnormally, go into the text every student sees at once."""
+    from grader.run import RunResult
+    output = ('FAILED tests/test_q2_2_softmax.py::test_softmax_fixture[hidden0-4x2] - expected 0.1234\n'
+              'FAILED tests/test_q2_2_softmax.py::test_softmax_values - softmax raised\nINTERNALERROR> boom')
+    monkeypatch.setattr(grading, 'run_tests', lambda *a, **k: RunResult('x', ['2.2.2'], [], {}, 3, output))
+    r = grading.grade(paths.REFERENCE, tmp_path / 'out', ['2.2.2'])
+    shown = load(tmp_path / 'out')['output']
+    assert 'INTERNALERROR> boom' in shown and 'test_softmax_values' in shown, shown
+    assert 'hidden0' not in shown and '0.1234' not in shown and r.rows['2.2.2'].score == 0

@@ -1,8 +1,9 @@
 """Q7.2.1 fine-tuning SqueezeNet 1.1 on Flowers-17 (new 17-class classifier, frozen features) against a
 3-conv + 2-fc net trained from scratch.
 
-Pretrained ImageNet weights are read from the local torch cache (torch.hub.get_dir()/checkpoints); the
-harness never downloads them. When they are absent the fine-tuned accuracy cannot be judged: that test says
+Pretrained ImageNet weights are read from the local torch cache (torch.hub.get_dir()/checkpoints); grading
+never downloads them (`python -m grader weights` fetches and checks them; the Gradescope bundle's setup.sh
+and the PrairieLearn image run it). When they are absent the fine-tuned accuracy cannot be judged: that test says
 so and is 'not gradable here' (its weight goes to the others, see grader/scoring.py); everything else is graded on a randomly initialised SqueezeNet: the structure,
 which parameters train, the output shapes, the loss falling, and the loading path itself (on a weights
 file the test writes)."""
@@ -100,8 +101,9 @@ def test_squeezenet_fine_tuned_accuracy(q7, data_kind, measure, torch_cache):
     if not pretrained(torch_cache):
         import torch
         checks.not_gradable(f'the pretrained SqueezeNet 1.1 weights are not in the torch cache '
-                            f'({torch.hub.get_dir()}/checkpoints/{torch_eval.SQUEEZENET_FILE}) and the harness '
-                            f'never downloads them; the fine-tuned accuracy cannot be judged without them')
+                            f'({torch.hub.get_dir()}/checkpoints/{torch_eval.SQUEEZENET_FILE}) and grading never '
+                            f'downloads them; the fine-tuned accuracy cannot be judged without them (an '
+                            f'instructor fetches them with: python -m grader weights)')
     model = build(q7, 'squeezenet', num_classes=17, pretrained=True)
     _, call = train(q7, model, 'squeezenet')
     acc = measure('accuracy', held_out_accuracy(model, 'squeezenet')[0])

@@ -2,17 +2,19 @@
 
 Writes OUT/<name>/ (results.json, reports) per hand-in, OUT/gradebook.sqlite (every run is kept, so a
 regrade can be compared with the run before), OUT/gradebook.csv (each hand-in's latest run),
-OUT/pass_rates.csv and OUT/histogram.png, and shows progress on stderr.
+OUT/pass_rates.csv (per question: the share of hand-ins that passed every test, and the mean score) and
+OUT/histogram.png, and shows progress on stderr.
 
   python -m grader batch handins/ --jobs 2 --out batch-output/"""
 import csv
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from grader import gradebook
-from grader.commands.grade import parse_common
+from grader.commands.grade import add_shared_arguments, parse_common
 from grader.grading import grade
 
 
@@ -20,11 +22,7 @@ def add_arguments(parser):
     parser.add_argument('folder', help='folder holding one subfolder or .zip per hand-in')
     parser.add_argument('--jobs', type=int, default=2, help='hand-ins graded at once (default 2)')
     parser.add_argument('--out', default='batch-output', help='output folder (default ./batch-output)')
-    parser.add_argument('--only', default=None, help="questions to grade: '2' or '2.2.2,3.1.1'")
-    parser.add_argument('--format', default='gradescope', help='result files per hand-in (as for grade)')
-    parser.add_argument('--timeout', type=float, default=None, help='seconds one hand-in may take')
-    parser.add_argument('--pytest-arg', action='append', default=[], metavar='ARG',
-                        help='pass ARG on to pytest (repeatable)')
+    add_shared_arguments(parser)   # --only, --format, --data-dir, --timeout (per hand-in), --pytest-arg
 
 
 def handins(folder):
@@ -43,7 +41,7 @@ def progress(done, total, started, last=''):
 
 def run(args):
     try:
-        questions, formats = parse_common(args)
+        questions, formats, extra = parse_common(args)
     except ValueError as exc:
         print(f'batch: {exc}', file=sys.stderr)
         return 2
@@ -64,7 +62,7 @@ def run(args):
     started, results = time.monotonic(), {}
     progress(0, len(todo), started)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:   # each grade runs its own pytest process
-        futures = {pool.submit(grade, path, out / name, questions, formats, extra_args=args.pytest_arg,
+        futures = {pool.submit(grade, path, out / name, questions, formats, extra_args=extra,
                                timeout=args.timeout): name for name, path in todo}
         for future in as_completed(futures):
             name = futures[future]
@@ -78,18 +76,19 @@ def run(args):
     rates = gradebook.pass_rates(list(results.values()), asked)
     with open(out / 'pass_rates.csv', 'w', newline='') as f:
         w = csv.writer(f)
-        w.writerow(['question', 'full_marks_share', 'mean_score', 'max_score'])
+        w.writerow(['question', 'all_passed_share', 'mean_score', 'max_score'])
         w.writerows([q, f'{share:.3f}', f'{mean:.3f}', top] for q, (share, mean, top) in rates.items())
     scores = [r.score for r in results.values()]
     gradebook.histogram(scores, results[names[0]].max_score, out / 'histogram.png')
-    print(f"{'question':<9} {'full marks':>10} {'mean':>12}")
+    print(f"{'question':<9} {'all passed':>10}  {'mean':>6}   {'of':<4}  (all passed: the share of hand-ins that "
+          'passed every test)')
     for q, (share, mean, top) in rates.items():
-        print(f'{q:<9} {share:>10.0%} {mean:>6.2f} / {top:<4g}')
+        print(f'{q:<9} {share:>10.0%}  {mean:>6.2f} / {top:<4g}' + ('  (worth no points)' if not top else ''))
     for name, old, new in gradebook.changes(db):
         print(f'regrade changed {name}: {old:g} -> {new:g}')
     failed = [n for n, r in results.items() if r.error]
     if failed:
         print(f"not graded ({len(failed)}): " + ', '.join(f'{n} ({results[n].error})' for n in failed))
     print(f'{len(todo)} hand-ins in {elapsed:.1f} s ({len(todo) / elapsed * 60:.1f} per minute, --jobs {args.jobs}); '
-          f'gradebook in {out}/')
+          f'gradebook in {out}{os.sep}')
     return 0

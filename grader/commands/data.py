@@ -47,8 +47,11 @@ def run(args):
         return 0
     for row in rows:
         sizes = ', '.join(f'{k} {v}' for k, v in row['sizes'].items())
-        print(f'{row["name"]:<11} {row["kind"]:<9} {sizes}  ({row["n_files"]} files, '
-              f'{row["bytes"] / 1e6:.1f} MB)  {row["path"]}')
+        files = f'{row["n_files"]} file' + ('' if row['n_files'] == 1 else 's')
+        print(f'{row["name"]:<11} {row["kind"]:<9} {sizes}  ({files}, {row["bytes"] / 1e6:.1f} MB)  {row["path"]}')
         for name, digest in row['files'].items():
             print(f'{"":<11} sha256 {digest}  {name}')
+        if 'tree_sha256' in row:
+            print(f'{"":<11} sha256 {row["tree_sha256"]}  (all {files}: the sha256 of their sorted '
+                  '`sha256sum` lines)')
     return 0

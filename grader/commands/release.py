@@ -1,12 +1,18 @@
-"""Build the student release: stubs, public tests and fixtures, data stand-ins, the grader (minus the
-instructor-only parts) and a student README. No reference code, no hidden tests or fixtures.
+"""Build the student release: the committed stubs, public tests and fixtures, data stand-ins, the grader
+(minus the instructor-only parts) and a student README. No reference code, no hidden tests or fixtures.
+
+The stubs are those committed in git (HEAD), so the checkout must be a git clone. If student/ differs from
+them (say, an instructor tried the student steps and copied a solution there), the release is refused
+with the list of files; so is a release in which any file would hold a line of the reference. Exit 0 when
+built, 2 when refused or for a usage error.
 
   python -m grader release --out release/"""
+import os
 import shutil
 import sys
 from pathlib import Path
 
-from grader import packaging, paths
+from grader import packaging
 
 README = """# Neural Networks for Recognition: your starter kit
 
@@ -21,6 +27,7 @@ pytest -m q2_2_2                         # one question (2.2.2, softmax)
 pytest -m "q2 and not slow"              # skip the training runs
 python -m grader grade                   # your score for the visible tests, with report.html
 python -m grader grade --only 2          # just Q2
+python -m grader weights                 # Q7.2.1: torchvision's pretrained SqueezeNet 1.1, checked
 ```
 
 Every failure says which call, what came out, what should have, and ends with a command that reproduces
@@ -41,20 +48,31 @@ def add_arguments(parser):
 
 
 def build(out):
+    """Write the release into the new folder ``out``; raises FileExistsError or
+    grader.packaging.ReleaseRefused (and then leaves nothing behind)."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f'{out} exists and is not empty; choose a new folder')
-    packaging.copy_harness(out, reference=False, hidden=False)
-    shutil.copytree(paths.STUDENT, out / 'student', ignore=packaging.JUNK)
-    (out / 'README.md').write_text(README)
+    stubs = packaging.committed_stubs()   # before anything is written
+    try:
+        packaging.copy_harness(out, reference=False, hidden=False)
+        for rel, data in stubs.items():
+            (out / 'student' / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / 'student' / rel).write_bytes(data)
+        (out / 'README.md').write_text(README)
+        packaging.check_release(out)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
     return out
 
 
 def run(args):
     try:
         out = build(args.out)
-    except FileExistsError as exc:
+    except (FileExistsError, packaging.ReleaseRefused) as exc:
         print(f'release: {exc}', file=sys.stderr)
         return 2
-    print(f'student release in {out}/ (no reference/, no fixtures/hidden)')
+    print(f'student release in {out}{os.sep}: the committed stubs of {packaging.harness_version()}, no reference '
+          'code, no hidden tests or fixtures')
     return 0

@@ -1,4 +1,5 @@
 """What ``python -m grader data`` reports: which data is in use for each set, checks, regeneration."""
+import hashlib
 import time
 from pathlib import Path
 
@@ -49,10 +50,21 @@ def sets():
 
 
 def _row(name, kind, path, sizes, files, listed=True):
+    """``listed``: a checksum per file; otherwise (hundreds of images) one over them all, in 'tree_sha256'."""
     files = [Path(f) for f in files]
-    return {'name': name, 'kind': kind, 'path': str(path), 'sizes': sizes, 'bytes': _size(files),
-            'n_files': len(files),
-            'files': {f.name: sha256(f) for f in files if f.is_file()} if listed else {}}
+    digests = {f: sha256(f) for f in files if f.is_file()}
+    row = {'name': name, 'kind': kind, 'path': str(path), 'sizes': sizes, 'bytes': _size(files),
+           'n_files': len(files), 'files': {f.name: d for f, d in digests.items()} if listed else {}}
+    if not listed:
+        row['tree_sha256'] = tree_digest(path, digests)
+    return row
+
+
+def tree_digest(folder, digests):
+    """One sha256 for many files: over the sorted lines '<sha256>  <path relative to folder>' (what
+    ``sha256sum`` prints for them, run in ``folder`` and sorted by path)."""
+    lines = sorted((Path(f).relative_to(folder).as_posix(), d) for f, d in digests.items())
+    return hashlib.sha256(''.join(f'{d}  {rel}\n' for rel, d in lines).encode()).hexdigest()
 
 
 def check():
