@@ -91,3 +91,34 @@ def test_stored_cases_round_trip():
     for case in fixtures.cases('q2/forward'):
         assert isinstance(case['activation'], str)
         assert case['X'].dtype == np.float64 and case['post_act'].shape[0] == case['X'].shape[0]
+
+
+def test_check_catches_hidden_inputs_that_repeat_public_ones(copy):
+    """A hidden case with a public case's inputs (as the hidden softmax set once had [[1000, 1000], [0, 0]])
+    would let a hand-in that hard-codes the public answers keep hidden points: check() refuses it, even
+    when the checksums match, and the shipped hidden sets repeat nothing."""
+    assert fixtures.repeated_inputs() == []
+    public, hidden = copy / 'q2' / 'softmax.npz', copy / 'hidden' / 'q2' / 'softmax.npz'
+    arrays = npzio.load_npz(hidden)
+    for field in ('x', 'probs'):
+        arrays[f'3/{field}'] = npzio.load_npz(public)[f'1/{field}']
+    npzio.save_npz(hidden, arrays)
+    manifest_path = copy / 'hidden' / fixtures.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest['files']['q2/softmax.npz'] = npzio.sha256(hidden)
+    manifest_path.write_text(json.dumps(manifest))
+    problems = fixtures.check(copy)
+    assert _one_of(problems, 'softmax.npz', 'hidden case 3 repeats the inputs of public case 1'), problems
+
+
+def test_every_generator_says_which_fields_are_inputs():
+    """Without its inputs declared, a generator's hidden set could repeat the public one unnoticed; only the
+    grader's own tools (the Q3 weights page reading is graded with) declare none."""
+    fixtures._load_parts()
+    for name in fixtures.GENERATORS:
+        fields = set(fixtures.cases(name)[0])
+        declared = fixtures.INPUTS[name]
+        assert declared or name == 'q4/mlp_params', f'{name} declares no inputs'
+        for pattern in declared:
+            assert any(f == pattern or (pattern.endswith('*') and f.startswith(pattern[:-1])) for f in fields), \
+                f'{name}: declared input {pattern!r} matches no field of its cases'
