@@ -9,7 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
-from grader import report, results
+from grader import compat, report, results
 from grader.isolation import HIDE_ENV
 from grader.rubric import QUESTIONS
 from grader.run import run_tests
@@ -37,7 +37,7 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
                         extra_args=['--isolate', '--continue-on-collection-errors',
                                     f'--artifacts-dir={figures.resolve()}', *extra_args],
                         env={HIDE_ENV: str(out.resolve())})
-        notes = sub.notes()
+        notes = sub.notes() + compat.notes(sub.root, sub.files)   # old library spellings, graded as renamed
         crashed = ''
         if run.timed_out:
             crashed = f'the whole test run exceeded its {timeout:g} s limit and was stopped'

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from grader import paths
-from grader.compat import install_numpy_aliases
+from grader import compat
 
 # Course files a hand-in may hold, in import order (later ones import earlier ones).
 MODULES = ('util', 'nn', 'q2', 'q3', 'q4', 'q5', 'q6', 'q7')
@@ -75,12 +75,12 @@ class Implementation:
         self.root = Path(root).resolve()
         self.label = label or str(self.root)
         self._views = {}
-        install_numpy_aliases()
+        compat.install()   # old course code: np.float, selem=, multichannel= ... (grader/compat.py)
         if str(self.root) not in sys.path:
             sys.path.insert(0, str(self.root))
 
-    def __repr__(self):
-        return f'Implementation({self.label!r})'
+    def __repr__(self):   # shown in Hypothesis's failing examples: no folder names, no harness classes
+        return '<your code>'
 
     @classmethod
     def from_spec(cls, spec=None):
