@@ -415,8 +415,8 @@ class WorkerImplementation:
         self.strays_killed = 0
         self.hung = {}       # call -> how it hit the wall-time limit: not run again this session
 
-    def __repr__(self):
-        return f'WorkerImplementation({self.label!r})'
+    def __repr__(self):   # shown in Hypothesis's failing examples: no folder names, no harness classes
+        return '<your code>'
 
     status = staticmethod(isolation_status)
 
