@@ -228,7 +228,9 @@ def _message(report):
 
 # Hypothesis's notes for the developer of a test, not for a student reading why their code failed.
 _HYPOTHESIS_ADVICE = re.compile(r'^(You can reproduce this (test case|example) by temporarily adding @reproduce_failure.*'
-                                r'|.*use Verbosity\.verbose to view.*|Explanation:.*)$')
+                                r'|.*use Verbosity\.verbose to view.*|Explanation:.*'
+                                r'|[\s|+-]*(Exception Group )?Traceback \(most recent call last\):.*'
+                                r'|[\s|]*File ".*[/\\](hypothesis|_pytest|pluggy)[/\\].*)$')
 _FIXTURE_ARGUMENT = re.compile(r'^\s+impl=.*,$')   # the implementation under test: a pytest fixture
 
 

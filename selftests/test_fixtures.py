@@ -61,16 +61,22 @@ def test_check_catches_a_damaged_file(copy):
     assert _one_of(problems, 'softmax.npz', 'checksum'), problems
 
 
-def test_check_catches_a_stale_case_with_a_matching_checksum(copy):
-    """A stored case edited and its checksum updated (a hand edit): the reference rerun still notices."""
-    target = copy / 'hidden' / 'q2' / 'backwards.npz'
+def _hand_edit(copy, name, edit):
+    """Change the hidden cases of generator ``name`` in the copy with ``edit(arrays)`` and record the new
+    checksum in its manifest, as someone editing a fixture by hand would."""
+    target = copy / 'hidden' / f'{name}.npz'
     arrays = npzio.load_npz(target)
-    arrays['1/grad_W'] = arrays['1/grad_W'] + 1e-9
+    edit(arrays)
     npzio.save_npz(target, arrays)
     manifest_path = copy / 'hidden' / fixtures.MANIFEST
     manifest = json.loads(manifest_path.read_text())
-    manifest['files']['q2/backwards.npz'] = npzio.sha256(target)
+    manifest['files'][f'{name}.npz'] = npzio.sha256(target)
     manifest_path.write_text(json.dumps(manifest))
+
+
+def test_check_catches_a_stale_case_with_a_matching_checksum(copy):
+    """A stored case edited and its checksum updated (a hand edit): the reference rerun still notices."""
+    _hand_edit(copy, 'q2/backwards', lambda arrays: arrays.update({'1/grad_W': arrays['1/grad_W'] + 1e-9}))
     problems = fixtures.check(copy)
     assert _one_of(problems, 'backwards.npz', '1/grad_W', 'not what the reference produces'), problems
 
@@ -98,15 +104,8 @@ def test_check_catches_hidden_inputs_that_repeat_public_ones(copy):
     would let a hand-in that hard-codes the public answers keep hidden points: check() refuses it, even
     when the checksums match, and the shipped hidden sets repeat nothing."""
     assert fixtures.repeated_inputs() == []
-    public, hidden = copy / 'q2' / 'softmax.npz', copy / 'hidden' / 'q2' / 'softmax.npz'
-    arrays = npzio.load_npz(hidden)
-    for field in ('x', 'probs'):
-        arrays[f'3/{field}'] = npzio.load_npz(public)[f'1/{field}']
-    npzio.save_npz(hidden, arrays)
-    manifest_path = copy / 'hidden' / fixtures.MANIFEST
-    manifest = json.loads(manifest_path.read_text())
-    manifest['files']['q2/softmax.npz'] = npzio.sha256(hidden)
-    manifest_path.write_text(json.dumps(manifest))
+    public = npzio.load_npz(copy / 'q2' / 'softmax.npz')
+    _hand_edit(copy, 'q2/softmax', lambda arrays: arrays.update({f'3/{f}': public[f'1/{f}'] for f in ('x', 'probs')}))
     problems = fixtures.check(copy)
     assert _one_of(problems, 'softmax.npz', 'hidden case 3 repeats the inputs of public case 1'), problems
 
