@@ -1,11 +1,36 @@
-"""The grader's own measurements of what a submission produced (Q3-Q6): it never trusts a number the
-submission reports. Accuracy of an MLP from its weights, an autoencoder's reconstructions, PSNR, boxes
-matched to ground truth, and character accuracy of read text."""
+"""The grader's own measurements of what a submission produced (Q2.4-Q6): it never trusts a number the
+submission reports. Loss and accuracy of a network from its weights, an autoencoder's reconstructions,
+PSNR, boxes matched to ground truth, and character accuracy of read text.
+
+The forward passes behind them solve graded parts, so they live in grader/oracles.py, which the student
+release leaves out; there (``oracle()`` is None) the submission's own pieces compute them instead, as the
+release's tests use the student's earlier pieces everywhere."""
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.special import expit, softmax
 
 from grader import checks
+
+NOT_IN_RELEASE = ("checked by the autograder only: the grader's own solution it compares with is not part of "
+                  'the student release')
+
+
+def oracle():
+    """grader.oracles, or None in a student release."""
+    try:
+        from grader import oracles
+    except ImportError:
+        return None
+    return oracles
+
+
+def require_oracle():
+    """grader.oracles, or stop the calling test as 'not gradable here' (its share goes to the question's
+    other tests; the autograder runs it)."""
+    __tracebackhide__ = True
+    found = oracle()
+    if found is None:
+        checks.not_gradable(NOT_IN_RELEASE)
+    return found
 
 MLP_SHAPES = {'Wlayer1': (1024, 64), 'blayer1': (64,), 'Woutput': (64, 36), 'boutput': (36,)}
 AE_LAYERS = ('layer1', 'hidden', 'hidden2', 'output')
@@ -23,21 +48,38 @@ def weights(params, shapes, what):
     return out
 
 
-def mlp_probs(params, x):
-    """Class probabilities of the Q3 MLP (sigmoid hidden layer, softmax output), computed here."""
-    return softmax(expit(x @ params['Wlayer1'] + params['blayer1']) @ params['Woutput'] + params['boutput'], axis=1)
+def mlp_scores(params, x, impl, output='linear'):
+    """Class scores of the Q3 MLP (sigmoid 'layer1', then 'output'; with output='softmax', probabilities):
+    the grader's forward pass, or in a student release the submission's own nn.forward and activations."""
+    if oracle() is not None:
+        return oracle().mlp_scores(params, x) if output == 'linear' else oracle().mlp_probs(params, x)
+    nn, own = impl.module('nn'), dict(params)
+    hidden = nn.forward(x, own, 'layer1', nn.sigmoid)
+    last = impl.module('util').linear if output == 'linear' else nn.softmax
+    return checks.array(nn.forward(hidden, own, 'output', last), 'your forward pass of the MLP (nn.forward)',
+                        shape=(x.shape[0], params['Woutput'].shape[1]))
 
 
-def mlp_accuracy(params, x, y):
-    return float(np.mean(np.argmax(mlp_probs(params, x), axis=1) == np.argmax(y, axis=1)))
+def mlp_probs(params, x, impl):
+    return mlp_scores(params, x, impl, output='softmax')
 
 
-def autoencoder_output(params, x):
-    """Reconstructions of the Q5 autoencoder (ReLU x3, sigmoid), computed here."""
-    h = x
-    for name in AE_LAYERS[:-1]:
-        h = np.maximum(h @ params['W' + name] + params['b' + name], 0)
-    return expit(h @ params['Woutput'] + params['boutput'])
+def mlp_accuracy(params, x, y, impl):
+    return float(np.mean(np.argmax(mlp_probs(params, x, impl), axis=1) == np.argmax(y, axis=1)))
+
+
+def mlp_loss_and_accuracy(params, x, y, impl):
+    """Total cross-entropy and accuracy of the MLP's predictions (the course's toy net in Q2.4)."""
+    probs = mlp_probs(params, x, impl)
+    return float(-np.sum(y * np.log(probs))), float(np.mean(probs.argmax(1) == y.argmax(1)))
+
+
+def autoencoder_output(params, x, impl):
+    """Reconstructions of the Q5 autoencoder (ReLU x3, sigmoid): the grader's forward pass, or in a
+    student release the submission's own q5.ae_forward."""
+    if oracle() is not None:
+        return oracle().autoencoder_output(params, x, AE_LAYERS)
+    return checks.array(impl.module('q5').ae_forward(x, dict(params)), 'your ae_forward', shape=x.shape)
 
 
 def psnr(x, x_hat):

@@ -13,6 +13,7 @@ from grader import report, results
 from grader.rubric import QUESTIONS
 from grader.run import run_tests
 from grader.submission import SubmissionRefused, prepare, shown
+from grader.worker import compat
 
 # pytest exit codes after which every reported outcome is trustworthy: all passed, some failed, none selected.
 NORMAL_EXIT = (0, 1, 5)
@@ -60,7 +61,7 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
         run = run_tests(sub.root, questions, hidden=hidden, timeout=timeout,
                         extra_args=['--isolate', '--continue-on-collection-errors', f'--deadline={deadline or 0:g}',
                                     f'--artifacts-dir={figures.resolve()}', *extra_args])
-        notes = sub.notes()
+        notes = sub.notes() + compat.notes(sub.root, sub.files)   # old library spellings, graded as renamed
         crashed = ''
         if run.timed_out:
             crashed = f'the whole test run exceeded its {timeout:g} s limit and was stopped'

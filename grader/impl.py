@@ -67,7 +67,7 @@ class DirectImplementation:
         self._active = []
 
     def __repr__(self):
-        return '<the submission>'
+        return '<your code>'   # shown in Hypothesis's failing examples: no folder names, no harness classes
 
     @classmethod
     def from_spec(cls, spec=None):

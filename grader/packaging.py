@@ -16,9 +16,10 @@ from grader.results import harness_version
 
 JUNK = shutil.ignore_patterns('__pycache__', '*.pyc', '.hypothesis', '.pytest_cache', '.DS_Store')
 TOP_FILES = ('conftest.py', 'pyproject.toml', 'requirements.txt', 'requirements-torch.txt')
-# Instructor-only parts of the grader package: broken variants (made from the reference) and the
-# commands that need the reference or the hidden fixtures.
-INSTRUCTOR_ONLY = ('variants', 'commands/bundle.py', 'commands/prairielearn.py', 'commands/release.py',
+# Instructor-only parts of the grader package: broken variants (made from the reference), the commands
+# that need the reference or the hidden fixtures, and the grader's own solutions of graded parts that some
+# tests use as oracles (the release's tests use fixtures or the student's own pieces instead).
+INSTRUCTOR_ONLY = ('variants', 'oracles.py', 'commands/bundle.py', 'commands/prairielearn.py', 'commands/release.py',
                    'commands/selfcheck.py', 'packaging.py')
 TEXT_SUFFIXES = ('.py', '.md', '.txt', '.json', '.toml', '.cfg', '.ini', '.sh', '.html', '.xml', '')
 

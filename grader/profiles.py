@@ -5,9 +5,12 @@ import os
 
 from hypothesis import HealthCheck, Phase, settings
 
-# No 'explain' phase when grading: its coverage notes name harness files, not the student's mistake.
-settings.register_profile('grading', derandomize=True, database=None, deadline=None, print_blob=True,
-                          max_examples=40, suppress_health_check=[HealthCheck.too_slow],
+# When grading, a failure is for the student: no 'explain' phase (its coverage notes name harness files),
+# no reproduce_failure blob (advice to the test's author; the same examples come back every run anyway),
+# and one failure per test, the simplest found (several distinct ones arrive as an ExceptionGroup whose
+# message says only how many there were).
+settings.register_profile('grading', derandomize=True, database=None, deadline=None, print_blob=False,
+                          report_multiple_bugs=False, max_examples=40, suppress_health_check=[HealthCheck.too_slow],
                           phases=[p for p in Phase if p is not Phase.explain])
 settings.register_profile('dev', deadline=None, print_blob=True, max_examples=200,
                           suppress_health_check=[HealthCheck.too_slow])

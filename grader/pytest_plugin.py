@@ -3,6 +3,7 @@ test, tying tests to rubric questions, deterministic seeding, teaching failure o
 file that the grader scores."""
 import json
 import os
+import re
 import shlex
 import time
 import zlib
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from grader import isolation, profiles  # noqa: F401  (profiles: registers and loads the Hypothesis profiles)
+from grader.worker import compat
 from grader.checks import NOT_GRADABLE
 from grader.impl import ENV_VAR, DirectImplementation, SubmissionError, resolve
 from grader.limits import DEFAULT as DEFAULT_LIMITS
@@ -245,7 +247,27 @@ def _message(report):
         return text.removeprefix('Skipped: ')
     crash = getattr(report.longrepr, 'reprcrash', None)
     text = crash.message if crash is not None else str(report.longrepr)
-    return text[:4000]
+    return student_facing(text)[:4000]
+
+
+# Hypothesis's notes for the developer of a test, not for a student reading why their code failed.
+_HYPOTHESIS_ADVICE = re.compile(r'^(You can reproduce this (test case|example) by temporarily adding @reproduce_failure.*'
+                                r'|.*use Verbosity\.verbose to view.*|Explanation:.*'
+                                r'|[\s|+-]*(Exception Group )?Traceback \(most recent call last\):.*'
+                                r'|[\s|]*File ".*[/\\](hypothesis|_pytest|pluggy)[/\\].*)$')
+_FIXTURE_ARGUMENT = re.compile(r'^\s+impl=.*,$')   # the implementation under test: a pytest fixture
+
+
+def student_facing(text):
+    """A failure message without Hypothesis's advice to the test's author or the harness's own objects."""
+    lines = []
+    for line in text.splitlines():
+        note = re.match(r'^\(note: (\d+) other explicit examples? also failed with this error;', line)
+        if note:
+            lines.append(f'({note.group(1)} other fixed example(s) of this test failed the same way)')
+        elif not (_HYPOTHESIS_ADVICE.match(line) or _FIXTURE_ARGUMENT.match(line)):
+            lines.append(line)
+    return '\n'.join(lines).strip()
 
 
 # The results file is JSON lines, written as tests finish: a run stopped from outside (the grader's time
@@ -301,3 +323,5 @@ def pytest_terminal_summary(terminalreporter, config):
     asked = sorted({o['question'] for o in _OUTCOMES}, key=lambda q: [int(p) for p in q.split('.')])
     terminalreporter.section(f'score for {config.impl_label}')
     terminalreporter.write_line(table(score(_OUTCOMES, asked)))
+    for note in compat.notes(config.impl_root):   # what the grader's report says about old spellings
+        terminalreporter.write_line(note)

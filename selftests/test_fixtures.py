@@ -61,16 +61,22 @@ def test_check_catches_a_damaged_file(copy):
     assert _one_of(problems, 'softmax.npz', 'checksum'), problems
 
 
-def test_check_catches_a_stale_case_with_a_matching_checksum(copy):
-    """A stored case edited and its checksum updated (a hand edit): the reference rerun still notices."""
-    target = copy / 'hidden' / 'q2' / 'backwards.npz'
+def _hand_edit(copy, name, edit):
+    """Change the hidden cases of generator ``name`` in the copy with ``edit(arrays)`` and record the new
+    checksum in its manifest, as someone editing a fixture by hand would."""
+    target = copy / 'hidden' / f'{name}.npz'
     arrays = npzio.load_npz(target)
-    arrays['1/grad_W'] = arrays['1/grad_W'] + 1e-9
+    edit(arrays)
     npzio.save_npz(target, arrays)
     manifest_path = copy / 'hidden' / fixtures.MANIFEST
     manifest = json.loads(manifest_path.read_text())
-    manifest['files']['q2/backwards.npz'] = npzio.sha256(target)
+    manifest['files'][f'{name}.npz'] = npzio.sha256(target)
     manifest_path.write_text(json.dumps(manifest))
+
+
+def test_check_catches_a_stale_case_with_a_matching_checksum(copy):
+    """A stored case edited and its checksum updated (a hand edit): the reference rerun still notices."""
+    _hand_edit(copy, 'q2/backwards', lambda arrays: arrays.update({'1/grad_W': arrays['1/grad_W'] + 1e-9}))
     problems = fixtures.check(copy)
     assert _one_of(problems, 'backwards.npz', '1/grad_W', 'not what the reference produces'), problems
 
@@ -91,3 +97,27 @@ def test_stored_cases_round_trip():
     for case in fixtures.cases('q2/forward'):
         assert isinstance(case['activation'], str)
         assert case['X'].dtype == np.float64 and case['post_act'].shape[0] == case['X'].shape[0]
+
+
+def test_check_catches_hidden_inputs_that_repeat_public_ones(copy):
+    """A hidden case with a public case's inputs (as the hidden softmax set once had [[1000, 1000], [0, 0]])
+    would let a hand-in that hard-codes the public answers keep hidden points: check() refuses it, even
+    when the checksums match, and the shipped hidden sets repeat nothing."""
+    assert fixtures.repeated_inputs() == []
+    public = npzio.load_npz(copy / 'q2' / 'softmax.npz')
+    _hand_edit(copy, 'q2/softmax', lambda arrays: arrays.update({f'3/{f}': public[f'1/{f}'] for f in ('x', 'probs')}))
+    problems = fixtures.check(copy)
+    assert _one_of(problems, 'softmax.npz', 'hidden case 3 repeats the inputs of public case 1'), problems
+
+
+def test_every_generator_says_which_fields_are_inputs():
+    """Without its inputs declared, a generator's hidden set could repeat the public one unnoticed; only the
+    grader's own tools (the Q3 weights page reading is graded with) declare none."""
+    fixtures._load_parts()
+    for name in fixtures.GENERATORS:
+        fields = set(fixtures.cases(name)[0])
+        declared = fixtures.INPUTS[name]
+        assert declared or name == 'q4/mlp_params', f'{name} declares no inputs'
+        for pattern in declared:
+            assert any(f == pattern or (pattern.endswith('*') and f.startswith(pattern[:-1])) for f in fields), \
+                f'{name}: declared input {pattern!r} matches no field of its cases'

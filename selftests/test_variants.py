@@ -5,6 +5,7 @@ reference swap charges a bug once); each correct alternative keeps full marks wh
 Every variant is graded once, through the grader's own path (grader.run.run_tests in a fresh pytest
 process, on only the questions the variant names, with other parts' test files left out), two at a
 time; the kill table (variant, questions, points) is written to the terminal at the end of the run."""
+import ast
 import os
 import re
 import subprocess
@@ -98,6 +99,26 @@ def test_catalogue_covers_issue_2():
     assert lost >= {q for q in BY_ID if q.startswith('2.') and BY_ID[q].points}, sorted(lost)
     names = {v.name for v in q2 if v.correct}
     assert {'batches-drop-remainder', 'batches-array-split-floor', 'batches-array-split-ceil'} <= names
+
+
+def _property_tests():
+    """Names of the graded tests that Hypothesis drives (decorated with @given), by file."""
+    found = []
+    for path in sorted(paths.TESTS.glob('test_q*.py')):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and any(
+                    isinstance(d, ast.Call) and getattr(d.func, 'id', None) == 'given' for d in node.decorator_list):
+                found.append((path.name, node.name))
+    return found
+
+
+def test_every_property_test_is_shown_to_give_a_trivial_function_nothing():
+    """Each property test is in the earns_nothing of a constant or zero variant (Q1's theory checks are
+    worth no points)."""
+    shown = {t for v in variants.CATALOGUE for t in v.earns_nothing}
+    tests = [(f, t) for f, t in _property_tests() if not f.startswith('test_q1_')]
+    assert len(tests) >= 10, tests
+    assert [t for t in tests if t[1] not in shown] == []
 
 
 def test_every_variant_changes_the_reference(tmp_path):

@@ -1,4 +1,7 @@
-"""Q2.1.2 initialize_weights: Xavier/Glorot uniform weights, zero 1-D bias."""
+"""Q2.1.2 initialize_weights: Xavier/Glorot uniform weights, zero 1-D bias.
+
+The shape test also requires real draws (a constant W, such as all zeros, has the right shape and lies
+within the bound, yet is no initialisation: it earns nothing)."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -27,6 +30,8 @@ def test_initialize_weights_shapes(impl, in_size, out_size, name):
     bound = np.sqrt(6 / (in_size + out_size))
     checks.that(np.all(np.abs(W) <= bound), f'{call}: W should lie within +-sqrt(6/(in+out)) = +-{bound:.4g}, '
                 f'but max |W| is {np.abs(W).max():.4g}')
+    checks.that(W.size == 1 or np.ptp(W) > 0, f'{call}: every entry of W is {W.flat[0]:.4g}; each weight should be '
+                f'its own random draw from U(-{bound:.4g}, {bound:.4g})')
 
 
 @pytest.mark.parametrize('in_size,out_size', [(400, 100), (64, 1024), (300, 300)])

@@ -1,69 +1,83 @@
-"""Q2.3.1 backwards: gradients against central finite differences, for any shape, name and activation."""
+"""Q2.3.1 backwards: grad_W, grad_b and the returned gradient for X, for any shape, name and activation.
+
+The three are separate things a student can get right, so each is a case of its own and earns its own
+share: a grad_b of the wrong shape costs grad_b's share, not the whole question. The cache is built by
+the harness, so a forward bug is not charged here. The property test compares with the grader's central
+differences (grader/oracles.py; in a student release it is not gradable, and the fixture test, exact
+values stored from the reference, gives the feedback)."""
 import numpy as np
 import pytest
 from hypothesis import assume, given
 
-from grader import checks
+from grader import checks, evaluate
 from grader.worker import activations
+from tests import course_util
 from tests.cases import fixture_params
 from tests.strategies import layers
 
 pytestmark = pytest.mark.question('2.3.1')
 EPS = 1e-6
+PARTS = ('grad_W', 'grad_b', 'grad_X')
 
 
-def _run_backwards(impl, X, W, b, name, act, delta):
-    """The student's backwards on a cache built by the harness (so a forward bug is not charged here)."""
+def _backwards(impl, X, W, b, name, act, delta, deriv=None):
+    """The student's backwards on a cache built by the harness: {part: value} and the call, as a message
+    shows it. ``deriv`` replaces the activation's derivative (to ask: does it change anything?)."""
     __tracebackhide__ = True
-    fn, deriv = activations.PAIRS[act]
+    fn = activations.PAIRS[act][0]
+    _, own_deriv, (_, deriv_name) = course_util.pair(impl, act)
     pre = X @ W + b
     params = {'W' + name: W.copy(), 'b' + name: b.copy(), 'cache_' + name: (X.copy(), pre, fn(pre))}
-    call = f'backwards(delta {delta.shape}, params, {name!r}, {act}_deriv) for X {X.shape}, W {W.shape}'
-    grad_X = impl.module('nn').backwards(delta.copy(), params, name, deriv)
-    for key in ('grad_W' + name, 'grad_b' + name):
-        checks.that(key in params, f'{call} should store params[{key!r}]; params has {sorted(params)}')
-    return (checks.array(params['grad_W' + name], f"params['grad_W{name}'] from {call}", shape=W.shape),
-            checks.array(params['grad_b' + name], f"params['grad_b{name}'] from {call}", shape=b.shape),
-            checks.array(grad_X, f'the value returned by {call}', shape=X.shape), call)
+    call = f'backwards(delta {delta.shape}, params, {name!r}, {deriv_name}) with X {X.shape}, W {W.shape}'
+    grad_X = impl.module('nn').backwards(delta.copy(), params, name, deriv or own_deriv)
+    return {'grad_W': params.get('grad_W' + name), 'grad_b': params.get('grad_b' + name), 'grad_X': grad_X}, call
 
 
-def _numeric(f, value):
-    """Central differences of the scalar f() with respect to every entry of value (perturb, restore)."""
-    grad = np.zeros_like(value)
-    for idx in np.ndindex(value.shape):
-        orig = value[idx]
-        value[idx] = orig + EPS
-        plus = f()
-        value[idx] = orig - EPS
-        minus = f()
-        value[idx] = orig
-        grad[idx] = (plus - minus) / (2 * EPS)
-    return grad
+def _label(part, name, call):
+    return f'the value returned by {call}' if part == 'grad_X' else f"params['{part}{name}'] from {call}"
 
 
+def _check(impl, part, got, expected, case, call, **tolerance):
+    """One part against its expected value; a failure for a non-linear activation that the same call
+    with linear_deriv reproduces says the activation's derivative looks missing."""
+    __tracebackhide__ = True
+    X, W, b, name, act, delta = (case[k] for k in ('X', 'W', 'b', 'name', 'activation', 'delta'))
+    label = _label(part, name, call)
+    if part != 'grad_X':
+        checks.that(got is not None, f"{call} should store params['{part}{name}']")
+    value = checks.array(got, label, shape=expected.shape)
+    try:
+        checks.close(value, expected, label, **tolerance)
+    except checks.CheckFailed as failure:
+        if act != 'linear':
+            linear = _backwards(impl, X, W, b, name, act, delta, activations.linear_deriv)[0][part]
+            if isinstance(linear, np.ndarray) and linear.shape == value.shape and np.allclose(value, linear):
+                checks.fail(f"{failure}. It is exactly what backwards gives with linear_deriv: the activation's "
+                            f'derivative looks missing. Multiply delta by activation_deriv(post_act) first.')
+        raise
+
+
+@pytest.mark.parametrize('part', PARTS)
 @given(case=layers())
-def test_backwards_matches_finite_differences(impl, case):
-    """With loss = sum(delta * activation(X W + b)), backwards(delta) must give its exact gradients."""
-    X, W, b, name, act = (case[k].copy() if k in 'XWb' else case[k] for k in ('X', 'W', 'b', 'name', 'activation'))
-    fn = activations.PAIRS[act][0]
-    if act == 'relu':  # finite differences are meaningless at the kink
+def test_backwards_matches_finite_differences(impl, part, case):
+    """With loss = sum(delta * activation(X W + b)), each gradient backwards gives is the exact one
+    (summed over the batch): the grader's central differences of that loss agree."""
+    X, W, b = (case[k].copy() for k in 'XWb')
+    fn = activations.PAIRS[case['activation']][0]
+    if case['activation'] == 'relu':  # finite differences are meaningless at the kink
         assume(np.min(np.abs(X @ W + b)) > 1e-4)
-    delta = np.random.default_rng(case['seed'] + 1).normal(size=(X.shape[0], W.shape[1]))
-    grad_W, grad_b, grad_X, call = _run_backwards(impl, X, W, b, name, act, delta)
-
-    def loss():
-        return np.sum(delta * fn(X @ W + b))
-
-    for label, got, value in [(f"params['grad_W{name}']", grad_W, W), (f"params['grad_b{name}']", grad_b, b),
-                              ('the returned gradient for X', grad_X, X)]:
-        checks.close(got, _numeric(loss, value), f'{label} from {call}', rtol=1e-5, atol=1e-6,
-                     why='central finite differences of the summed loss (gradients are summed over the batch)')
+    case = dict(case, delta=np.random.default_rng(case['seed'] + 1).normal(size=(X.shape[0], W.shape[1])))
+    got, call = _backwards(impl, X, W, b, case['name'], case['activation'], case['delta'])
+    wrt = {'grad_W': W, 'grad_b': b, 'grad_X': X}[part]
+    checks.array(got[part], _label(part, case['name'], call), shape=wrt.shape)   # judged here, oracle or not
+    expected = evaluate.require_oracle().central_differences(lambda: np.sum(case['delta'] * fn(X @ W + b)), wrt, EPS)
+    _check(impl, part, got[part], expected, case, call, rtol=1e-5, atol=1e-6,
+           why='central finite differences of the summed loss; gradients are summed over the batch')
 
 
+@pytest.mark.parametrize('part', PARTS)
 @pytest.mark.parametrize('case', fixture_params('q2/backwards', lambda c: c['activation']))
-def test_backwards_fixture(impl, case):
-    grad_W, grad_b, grad_X, call = _run_backwards(impl, case['X'], case['W'], case['b'], 'l', case['activation'],
-                                                  case['delta'])
-    checks.close(grad_W, case['grad_W'], f"params['grad_Wl'] from {call}", rtol=1e-9, atol=1e-12)
-    checks.close(grad_b, case['grad_b'], f"params['grad_bl'] from {call}", rtol=1e-9, atol=1e-12)
-    checks.close(grad_X, case['grad_X'], f'the value returned by {call}', rtol=1e-9, atol=1e-12)
+def test_backwards_fixture(impl, case, part):
+    case = dict(case, name='l')
+    got, call = _backwards(impl, case['X'], case['W'], case['b'], 'l', case['activation'], case['delta'])
+    _check(impl, part, got[part], case[part], case, call, rtol=1e-9, atol=1e-12)

@@ -49,9 +49,21 @@ def test_numerical_gradients_central_differences(q2, case):
                      why='central differences (L(w + eps) - L(w - eps)) / (2 eps) of the total loss')
 
 
+# What "estimates the gradient" means before anything else is judged: within this relative error (in norm)
+# of the true gradient. Loose on purpose: forward differences (a separate bug) still qualify; zeros or
+# noise do not.
+ESTIMATE = 0.5
+
+
 @pytest.mark.parametrize('case', fixture_params('q2/numerical_gradients', lambda c: f"eps{c['eps']:g}"))
 def test_numerical_gradients_restore_params(q2, case):
-    _, params, call = _numerical(q2, case)
+    """A checker that estimates the gradient leaves every parameter as it found it (one that does nothing
+    leaves them too, and earns nothing: the estimate is required first)."""
+    grads, params, call = _numerical(q2, case)
+    for key, analytic in unflatten(case, 'analytic_').items():
+        err = relative_error(analytic, grads[key])
+        checks.that(err < ESTIMATE, f'{call}[{key!r}] does not estimate the gradient (relative error {err:.2g} to '
+                    f'the true one); restoring the parameters is judged once it does')
     for key, before in unflatten(case, 'in_').items():
         after = checks.array(params.get(key), f'params[{key!r}] after {call}', shape=before.shape)
         checks.close(after, before, f'params[{key!r}] after {call}', rtol=0, atol=1e-12,

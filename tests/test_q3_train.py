@@ -1,6 +1,7 @@
 """Q3.1.1 training the 1024-64-36 MLP on NIST36 with the course's settings (batch 32, lr 1e-2, 50
 epochs). The grader measures validation and test accuracy itself, from the weights train_mlp returns,
-with its own forward pass: numbers the submission reports are never used.
+with its own forward pass (in a student release, which has none, with the submission's own): numbers the
+submission reports are never used.
 
 The loop runs with the reference's nn.py pieces (see grader/rubric.py), so a bug in Q2 is charged only
 once; a bug in the loop itself costs this question."""
@@ -35,22 +36,22 @@ def trained(impl):
     return evaluate.weights(out[0], evaluate.MLP_SHAPES, f'the params returned by {CALL}'), out[1], seconds
 
 
-def _check_accuracy(params, split, measure):
+def _check_accuracy(impl, params, split, measure):
     __tracebackhide__ = True
     bar = MIN_ACCURACY[nist36_kind()][split]
-    acc = measure(f'{split}_accuracy', evaluate.mlp_accuracy(params, *nist36_split(split)))
+    acc = measure(f'{split}_accuracy', evaluate.mlp_accuracy(params, *nist36_split(split), impl))
     name = 'validation' if split == 'valid' else 'test'
     checks.that(acc >= bar, f'after {CALL} the {name} accuracy (computed by the grader from the returned '
                 f'weights) is {acc:.1%}; it should be >= {bar:.0%}')
 
 
 @pytest.mark.question('3.1.1', weight=2)
-def test_train_mlp_validation_accuracy(trained, measure):
-    _check_accuracy(trained[0], 'valid', measure)
+def test_train_mlp_validation_accuracy(impl, trained, measure):
+    _check_accuracy(impl, trained[0], 'valid', measure)
 
 
-def test_train_mlp_test_accuracy(trained, measure):
-    _check_accuracy(trained[0], 'test', measure)
+def test_train_mlp_test_accuracy(impl, trained, measure):
+    _check_accuracy(impl, trained[0], 'test', measure)
 
 
 def test_train_mlp_history(trained, artifacts, measure):

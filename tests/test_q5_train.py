@@ -44,10 +44,10 @@ def test_train_autoencoder_loss_falls(trained):
                 f'(epoch 100); it should fall by at least 20%')
 
 
-def test_train_autoencoder_validation_psnr(trained, artifacts, measure):
+def test_train_autoencoder_validation_psnr(impl, trained, artifacts, measure):
     params, _ = trained
     valid_x, valid_y = nist36_split('valid')
-    recon = evaluate.autoencoder_output(params, valid_x)
+    recon = evaluate.autoencoder_output(params, valid_x, impl)
     value = measure('psnr', evaluate.psnr(valid_x, recon))
     if artifacts.enabled:
         from tests.figures import FIVE_CLASSES, reconstructions_figure

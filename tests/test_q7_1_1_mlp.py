@@ -4,9 +4,8 @@ The grader trains the model with its own settings and measures accuracy itself o
 set; the numbers train_model reports are only checked for form."""
 import numpy as np
 import pytest
-from scipy.special import expit
 
-from grader import checks, torch_data, torch_eval
+from grader import checks, evaluate, torch_data, torch_eval
 from tests.q7_support import build, changed, check_scores, data_kind, held_out_accuracy, q7, train  # noqa: F401
 
 # Training calls take 1-12 s here when quiet; a busy grading machine may be many times slower.
@@ -39,15 +38,17 @@ def _blocks(params):
     return {k: by_shape[s][1].astype(float) for k, s in want.items()}
 
 
-def test_mlp_architecture(q7):
+def test_mlp_architecture(impl, q7):
     """The outputs equal the grader's own sigmoid(x W1' + b1) W2' + b2 computed from the model's
-    parameters: two linear layers, a sigmoid between, raw scores out."""
+    parameters: two linear layers, a sigmoid between, raw scores out. (In a student release, which has
+    no forward pass of the grader's, the submission's own nn.forward computes it.)"""
     model = build(q7, 'mlp')
     p = _blocks(torch_eval.parameters(model))
     x = np.random.RandomState(0).rand(20, 1024).astype(np.float32)
     scores = torch_eval.logits(model, x)
     check_scores(scores, 20, 36, 'build_mlp()(x (20, 1024))')
-    expected = expit(x @ p['W1'].T + p['b1']) @ p['W2'].T + p['b2']
+    layers = {'Wlayer1': p['W1'].T, 'blayer1': p['b1'], 'Woutput': p['W2'].T, 'boutput': p['b2']}
+    expected = evaluate.mlp_scores(layers, x.astype(float), impl)
     checks.close(scores, expected, 'build_mlp()(x (20, 1024))', rtol=1e-4, atol=1e-4,
                  why='expected sigmoid(x W1^T + b1) W2^T + b2: a sigmoid hidden layer and raw scores out')
 

@@ -61,8 +61,8 @@ class WorkerImplementation:
         self._torch = None
         self._imports = _course_imports(self.root)
 
-    def __repr__(self):
-        return '<the submission, isolated>'
+    def __repr__(self):   # shown in Hypothesis's failing examples: no folder names, no harness classes
+        return '<your code>'
 
     status = staticmethod(sandbox.status)
 

@@ -19,8 +19,11 @@ Adding variants for a part of the assignment (q3.py, ...): create ``grader/varia
 and add 'q3' to PARTS below. ``loses``: the questions that must lose points (at least one test fails);
 ``keeps``: the questions that must keep full marks, either because the rubric swaps in the reference's
 piece there (one bug is charged once) or, for a correct alternative (``loses`` empty), the questions
-its patch touches and those that depend on it. ``selftests/test_variants.py`` grades every variant on
-``questions(variant)`` and checks both."""
+its patch touches and those that depend on it. Two finer claims: ``partial``, questions of ``loses``
+where the bug costs some but not all points (shares follow the separate things a student can get
+right), and ``earns_nothing``, test functions every case of which must fail (a constant or zero
+function earns nothing from a property test). ``selftests/test_variants.py`` grades every variant on
+``questions(variant)`` and checks all of these."""
 import importlib
 import shutil
 from dataclasses import dataclass
@@ -39,6 +42,8 @@ class Variant:
     patches: tuple      # ((file, old_text, new_text), ...) applied to a copy of reference/
     loses: tuple        # question ids that must lose points (empty = a correct alternative)
     keeps: tuple = ()   # question ids that must keep full marks
+    partial: tuple = ()         # of ``loses``: questions that must keep some of their points
+    earns_nothing: tuple = ()   # test function names (test_...) whose every case must fail
 
     def __post_init__(self):
         # Mistakes in the catalogue itself fail at import, naming the variant.
@@ -54,6 +59,10 @@ class Variant:
                 raise ValueError(f'{where}: unknown question {qid!r} (see grader/rubric.py)')
         if set(self.loses) & set(self.keeps):
             raise ValueError(f'{where}: a question cannot be both lost and kept')
+        if not set(self.partial) <= set(self.loses):
+            raise ValueError(f'{where}: a question with partial credit must be one it loses')
+        if not all(t.startswith('test_') for t in self.earns_nothing):
+            raise ValueError(f'{where}: earns_nothing names test functions (test_...)')
         if not self.loses and not self.keeps:
             raise ValueError(f'{where}: a correct alternative must say which questions keep full marks')
 
@@ -103,11 +112,21 @@ def problems(variant, rows):
             found.append(f'{qid}: no test of this question ran')
         elif qid in variant.loses and row.score >= row.max_score:
             found.append(f'{qid}: kept full marks ({row.score:g}/{row.max_score:g}); the bug went unnoticed')
+        elif qid in variant.partial and row.score <= 0:
+            found.append(f'{qid}: lost every point; the parts this bug leaves right should keep their share')
         elif qid in variant.keeps and row.score < row.max_score:
             failed = [t['nodeid'].split('::')[-1] + ': ' + t['message'].splitlines()[0][:200]
                       for t in row.tests if t['outcome'] != 'passed']
             found.append(f'{qid}: lost points ({row.score:g}/{row.max_score:g}) it should keep; failed: '
                          + '; '.join(failed[:3]))
+    tests = [t for row in rows.values() for t in row.tests]
+    for name in variant.earns_nothing:
+        cases = [t for t in tests if t['function'].split('::')[-1] == name]
+        if not cases:
+            found.append(f'{name}: did not run')
+        elif any(t['outcome'] == 'passed' for t in cases):
+            found.append(f'{name}: {sum(t["outcome"] == "passed" for t in cases)} of {len(cases)} case(s) passed; '
+                         'a trivial function must earn nothing from it')
     return found
 
 

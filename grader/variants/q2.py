@@ -18,6 +18,13 @@ CENTRAL = ('            value[idx] = original - eps\n            minus, _ = forw
            '            value[idx] = original\n            grad[idx] = (plus - minus) / (2 * eps)\n')
 
 
+# The tests of one function that a constant or zero stand-in must earn nothing from (not the fixture tests,
+# which are scored per case: the uniform distribution is the right answer for a row of equal logits).
+SOFTMAX_TESTS = ('test_softmax_rows_are_distributions', 'test_softmax_shift_invariance', 'test_softmax_values')
+SIGMOID_TESTS = ('test_sigmoid_symmetry', 'test_sigmoid_derivative_identity', 'test_sigmoid_values',
+                 'test_sigmoid_extremes')
+
+
 def nn(old, new):
     return (('nn.py', old, new),)
 
@@ -43,6 +50,10 @@ BROKEN = (
             ('2.1.2',), AFTER),
     Variant('init-reseeds', 'np.random.seed(0) inside initialize_weights: every call draws the same weights',
             nn(f'    {BOUND}\n', f'    np.random.seed(0)\n    {BOUND}\n'), ('2.1.2',), AFTER),
+    Variant('init-zeros', 'all-zero weights: the right shapes and within the bound, but no draw at all',
+            nn('np.random.uniform(-bound, bound, (in_size, out_size))', 'np.zeros((in_size, out_size))'),
+            ('2.1.2',), AFTER, earns_nothing=('test_initialize_weights_shapes', 'test_initialize_weights_distribution',
+                                              'test_initialize_weights_fresh_draws')),
     # 2.2.1 sigmoid, forward
     Variant('sigmoid-sign', 'sigmoid as 1 / (1 + exp(x)): the sign of the exponent flipped',
             nn(SIGMOID, '    return 1.0 / (1.0 + np.exp(x))\n'), ('2.2.1',), AFTER),
@@ -57,6 +68,14 @@ BROKEN = (
             nn("params['cache_' + name] = (X, pre_act, post_act)", "params['cache_' + name] = (X, post_act, pre_act)"), ('2.2.1',), AFTER),
     Variant('forward-always-sigmoid', 'forward ignores its activation argument and always applies sigmoid',
             nn('    post_act = activation(pre_act)\n', '    post_act = sigmoid(pre_act)\n'), ('2.2.1',), AFTER),
+    Variant('sigmoid-constant', 'sigmoid returning 0.5 everywhere: symmetric about 0, yet no sigmoid',
+            nn(SIGMOID, '    return np.full(np.shape(x), 0.5)\n'), ('2.2.1',), AFTER, earns_nothing=SIGMOID_TESTS),
+    Variant('sigmoid-zeros', 'sigmoid returning zeros: its finite-difference slope 0 equals s(1 - s) = 0',
+            nn(SIGMOID, '    return np.zeros(np.shape(x))\n'), ('2.2.1',), AFTER, earns_nothing=SIGMOID_TESTS),
+    Variant('forward-zeros', 'forward storing the right cache but returning zeros',
+            nn('    return post_act\n', '    return np.zeros_like(post_act)\n'), ('2.2.1',), AFTER,
+            earns_nothing=('test_forward_values_and_cache', 'test_forward_default_activation_is_sigmoid',
+                           'test_forward_fixture')),
     # 2.2.2 softmax
     Variant('softmax-no-shift', 'softmax without subtracting the max: exp overflows for large rows',
             nn(SOFTMAX, '    e = np.exp(x)\n    return e / np.sum(e, axis=1, keepdims=True)\n'), ('2.2.2',), AFTER),
@@ -70,10 +89,24 @@ BROKEN = (
             'wrong on square input, an error otherwise)',
             nn(SOFTMAX, '    e = np.exp(x - np.max(x, axis=1, keepdims=True))\n    return e / np.sum(e, axis=1)\n'),
             ('2.2.2',), AFTER),
+    Variant('softmax-constant', 'softmax returning the uniform distribution 1/C whatever x: rows are '
+            'distributions and shifting x changes nothing, but it ignores the logits',
+            nn(SOFTMAX, '    return np.full(np.shape(x), 1.0 / np.shape(x)[1])\n'), ('2.2.2',), AFTER,
+            earns_nothing=SOFTMAX_TESTS),
+    Variant('softmax-zeros', 'softmax returning np.zeros_like(x) (a stub that returns something)',
+            nn(SOFTMAX, '    return np.zeros_like(x, dtype=float)\n'), ('2.2.2',), AFTER, earns_nothing=SOFTMAX_TESTS),
     # 2.2.3 compute_loss_and_acc
     Variant('loss-mean', 'mean cross-entropy instead of the total',
             nn('loss = -np.sum(y * np.log(probs))', 'loss = -np.mean(np.sum(y * np.log(probs), axis=1))'),
             ('2.2.3',), AFTER),
+    Variant('loss-per-example', 'the loss left as a vector of per-example cross-entropies (no final sum); '
+            'the accuracy is right',
+            nn('loss = -np.sum(y * np.log(probs))', 'loss = -np.sum(y * np.log(probs), axis=1)'),
+            ('2.2.3',), AFTER, partial=('2.2.3',)),
+    Variant('loss-zeros', 'compute_loss_and_acc returning (0, 0) (right by chance only where the accuracy is 0)',
+            nn('    return loss, acc\n', '    return 0.0, 0.0\n'), ('2.2.3',), AFTER,
+            earns_nothing=('test_compute_loss_is_summed_cross_entropy', 'test_compute_loss_accuracy_is_fraction',
+                           'test_compute_loss_fixture')),
     Variant('acc-count', 'accuracy as the number of correct rows instead of a fraction',
             nn('acc = np.mean(', 'acc = np.sum('), ('2.2.3',), AFTER),
     # 2.3.1 backwards
@@ -87,19 +120,32 @@ BROKEN = (
                       "    params['grad_b' + name] = np.mean(d_pre, axis=0)\n"), ('2.3.1',), AFTER),
     Variant('backwards-bias-axis', 'bias gradient summed over the wrong axis',
             nn('np.sum(d_pre, axis=0)', 'np.sum(d_pre, axis=1)'), ('2.3.1',), AFTER),
+    Variant('backwards-zeros', 'backwards storing zero gradients and returning zeros',
+            nn(GRADS + '    return d_pre @ W.T\n', "    params['grad_W' + name] = np.zeros_like(W)\n"
+                                                   "    params['grad_b' + name] = np.zeros(W.shape[1])\n"
+                                                   '    return np.zeros_like(X)\n'), ('2.3.1',), AFTER,
+            earns_nothing=('test_backwards_matches_finite_differences', 'test_backwards_fixture')),
+    Variant('backwards-grad-b-keepdims', 'grad_b summed with keepdims=True: shape (1, n) instead of (n,); '
+            'grad_W and the returned gradient are right',
+            nn('np.sum(d_pre, axis=0)', 'np.sum(d_pre, axis=0, keepdims=True)'), ('2.3.1',), AFTER,
+            partial=('2.3.1',)),
     Variant('backwards-grad-x-no-deriv', 'grad_X from delta without the activation derivative',
             nn('return d_pre @ W.T', 'return delta @ W.T'), ('2.3.1',), AFTER),
     Variant('backwards-grad-x-w', 'grad_X with W instead of W.T (only runs when W is square)',
             nn('return d_pre @ W.T', 'return d_pre @ W'), ('2.3.1',), AFTER),
     # 2.4.1 batches, SGD step, training loop
-    Variant('batches-with-replacement', 'batch indices drawn with replacement (duplicates, unseen examples)',
+    Variant('batches-with-replacement', 'batch indices drawn with replacement (duplicates, unseen examples); '
+            'one bug, so only the split test fails (the order is still random each call)',
             nn('order = np.random.permutation(x.shape[0])', 'order = np.random.randint(0, x.shape[0], x.shape[0])'),
-            ('2.4.1',)),
+            ('2.4.1',), partial=('2.4.1',)),
     Variant('batches-shuffled-separately', 'x and y shuffled with two different permutations',
             nn(BATCHES, '    order = np.random.permutation(x.shape[0])\n'
                         '    other = np.random.permutation(x.shape[0])\n'
                         '    return [(x[order[i:i + batch_size]], y[other[i:i + batch_size]])\n'
                         '            for i in range(0, x.shape[0], batch_size)]\n'), ('2.4.1',)),
+    Variant('batches-one-batch', 'get_random_batches returning the whole data as one batch, unshuffled',
+            nn(BATCHES, '    return [(x, y)]\n'), ('2.4.1',),
+            earns_nothing=('test_get_random_batches_splits_the_data', 'test_get_random_batches_is_random_each_call')),
     Variant('batches-never-shuffled', 'batches in the original order, the same every call',
             nn('order = np.random.permutation(x.shape[0])', 'order = np.arange(x.shape[0])'), ('2.4.1',)),
     Variant('batches-reseeded', 'np.random.seed(0) inside get_random_batches: the same order every call',
@@ -122,6 +168,10 @@ BROKEN = (
     Variant('gradcheck-no-restore', 'checker that leaves each entry at w - eps',
             q2(CENTRAL, '            value[idx] = original - eps\n            minus, _ = forward_backward(x, y, params)\n'
                         '            grad[idx] = (plus - minus) / (2 * eps)\n'), ('2.5.1',)),
+    Variant('gradcheck-zeros', 'checker that perturbs and restores every entry but reports 0 for each',
+            q2('grad[idx] = (plus - minus) / (2 * eps)', 'grad[idx] = 0.0'), ('2.5.1',),
+            earns_nothing=('test_numerical_gradients_central_differences', 'test_numerical_gradients_restore_params',
+                           'test_numerical_gradients_check_analytic')),
     Variant('gradcheck-eps-divisor', 'central differences divided by eps instead of 2 eps',
             q2('grad[idx] = (plus - minus) / (2 * eps)', 'grad[idx] = (plus - minus) / eps'), ('2.5.1',)),
     Variant('gradcheck-perturbs-copy', 'checker perturbs a copy of the parameter: every estimate is 0',
@@ -175,8 +225,14 @@ CORRECT = (
     Variant('loss-log-epsilon', 'loss with a tiny epsilon inside the log: log(probs + 1e-12)',
             nn('loss = -np.sum(y * np.log(probs))', 'loss = -np.sum(y * np.log(probs + 1e-12))'), (), ('2.2.3',)),
     # the course's own util.py: astype(np.float) (removed in NumPy 1.24); the grader's shim restores it
-    Variant('util-np-float', "the course's original util.py: relu_deriv uses astype(np.float)",
-            (('util.py', 'return (x > 0).astype(float)', 'return (x > 0).astype(np.float)'),), (), AFTER),
+    Variant('util-np-float', "the course's original util.py: relu_deriv uses astype(np.float); forward and "
+            'backwards are tested with util.py where the course uses it',
+            (('util.py', 'return (x > 0).astype(float)', 'return (x > 0).astype(np.float)'),), (),
+            ('2.2.1', '2.3.1') + AFTER),
+    # a hand-in of 2018-2020: np.int (NumPy 1.24 removed it; grader.worker.compat restores it)
+    Variant('nn-np-int', 'get_random_batches counting batches with np.int, as hand-ins before NumPy 1.24 did',
+            nn('for i in range(0, x.shape[0], batch_size)]', 'for i in range(0, np.int(x.shape[0]), batch_size)]'),
+            (), ('2.4.1',)),
     # the update and the checker written another way
     Variant('sgd-in-place', 'SGD step updating the arrays in place: W -= lr * grad_W',
             q2('params[name] = params[name] - learning_rate * params[key]',

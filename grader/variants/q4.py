@@ -9,7 +9,68 @@ def q4(old, new):
     return (('q4.py', old, new),)
 
 
-VARIANTS = (
+GRAY = '    gray = skimage.color.rgb2gray(image[..., :3]) if image.ndim == 3 else np.asarray(image, float)\n'
+CLOSE = '    ink = skimage.morphology.closing(ink, skimage.morphology.footprint_rectangle((int(3 * scale) | 1,) * 2))\n'
+
+
+def smoothed_gray(keyword):
+    """findLetters blurring the colour image before making it grey, with a given channel keyword."""
+    return q4(GRAY, '    gray = skimage.color.rgb2gray(skimage.filters.gaussian(image[..., :3], sigma=0.5, '
+                    f'{keyword})) if image.ndim == 3 else np.asarray(image, float)\n')
+
+
+def denoised(keyword):
+    """findLetters starting with a wavelet denoise (scikit-image's PyWavelets functions), as many did."""
+    return q4(GRAY, '    image = skimage.restoration.denoise_wavelet(image[..., :3], rescale_sigma=True, '
+                    f'{keyword}, sigma=skimage.restoration.estimate_sigma(image[::4, ::4, :3], {keyword}, '
+                    'average_sigmas=True))\n' + GRAY)
+
+
+# findLetters as hand-ins of 2018-2021 spelled it (each old spelling beside the same code spelled today):
+# grader.worker.compat maps them, so each pair must score alike (here: both full marks, as the reference does).
+OLD_SPELLINGS = (
+    Variant('q4-old-rgb2grey', 'skimage.color.rgb2grey (scikit-image 0.19 removed it; now rgb2gray)',
+            q4(GRAY, GRAY.replace('rgb2gray', 'rgb2grey')), (), ('4.2',)),
+    Variant('q4-old-multichannel', 'gaussian(..., multichannel=True) (scikit-image 0.20 removed it)',
+            smoothed_gray('multichannel=True'), (), ('4.2',)),
+    Variant('q4-new-channel-axis', 'the same as q4-old-multichannel, spelled channel_axis=-1',
+            smoothed_gray('channel_axis=-1'), (), ('4.2',)),
+    Variant('q4-old-wavelet', 'estimate_sigma / denoise_wavelet with multichannel=True (they need PyWavelets)',
+            denoised('multichannel=True'), (), ('4.2',)),
+    Variant('q4-new-wavelet', 'the same as q4-old-wavelet, spelled channel_axis=-1',
+            denoised('channel_axis=-1'), (), ('4.2',)),
+    Variant('q4-old-selem', 'morphology.closing(ink, selem=...) (scikit-image 0.20 removed it; now footprint=)',
+            q4(CLOSE, CLOSE.replace('closing(ink, ', 'closing(ink, selem=')), (), ('4.2',)),
+    Variant('q4-new-footprint', 'the same as q4-old-selem, spelled footprint=',
+            q4(CLOSE, CLOSE.replace('closing(ink, ', 'closing(ink, footprint=')), (), ('4.2',)),
+    Variant('q4-old-neighbors', 'measure.label(ink, neighbors=8) (scikit-image 0.18 removed it; now connectivity=2)',
+            q4('skimage.measure.label(ink, connectivity=2)', 'skimage.measure.label(ink, neighbors=8)'), (), ('4.2',)),
+    Variant('q4-old-np-float', 'bw made with astype(np.float) (NumPy 1.24 removed it)',
+            q4('1.0 - ink.astype(float)', '1.0 - ink.astype(np.float)'), (), ('4.2',)),
+    Variant('q4-old-np-bool', 'labels an astype(np.bool) mask (NumPy 1.24 removed np.bool; 2.0 brought it back)',
+            q4('skimage.measure.label(ink, connectivity=2)', 'skimage.measure.label(ink.astype(np.bool), connectivity=2)'),
+            (), ('4.2',)),
+    Variant('q4-old-everything', 'every old spelling at once: rgb2grey, gaussian(multichannel=True), selem=, '
+            'neighbors=8, astype(np.float)',
+            q4(GRAY, '    gray = skimage.color.rgb2grey(skimage.filters.gaussian(image[..., :3], sigma=0.5, '
+                     'multichannel=True)) if image.ndim == 3 else np.asarray(image, float)\n')
+            + q4(CLOSE, CLOSE.replace('closing(ink, ', 'closing(ink, selem='))
+            + q4('skimage.measure.label(ink, connectivity=2)', 'skimage.measure.label(ink, neighbors=8)')
+            + q4('1.0 - ink.astype(float)', '1.0 - ink.astype(np.float)'), (), ('4.2',)),
+    Variant('q4-old-min-size', 'drops specks with remove_small_objects(ink, min_size=4) (2024 code; scikit-image '
+            '0.26 reads min_size= as max_size=)', q4(CLOSE, CLOSE + '    ink = skimage.morphology.remove_small_objects('
+                                                      'ink, min_size=4)\n'), (), ('4.2',)),
+    Variant('q4-new-max-size', 'the same as q4-old-min-size, spelled max_size=3',
+            q4(CLOSE, CLOSE + '    ink = skimage.morphology.remove_small_objects(ink, max_size=3)\n'), (), ('4.2',)),
+    Variant('q4-old-square', 'morphology.square(n) (deprecated in scikit-image 0.25 for footprint_rectangle, '
+            'still there in the installed version)',
+            q4(CLOSE, CLOSE.replace('skimage.morphology.footprint_rectangle((int(3 * scale) | 1,) * 2)',
+                                    'skimage.morphology.square(int(3 * scale) | 1)')), (), ('4.2',)),
+    Variant('q4-old-binary-closing', 'morphology.binary_closing (deprecated in scikit-image 0.26 for closing)',
+            q4(CLOSE, CLOSE.replace('morphology.closing(', 'morphology.binary_closing(')), (), ('4.2',)),
+)
+
+VARIANTS = OLD_SPELLINGS + (
     Variant('q4-boxes-xy', 'boxes as [x1, y1, x2, y2] (columns first) instead of regionprops order',
             q4('    bboxes = [list(r.bbox) for r in keep]\n',
                '    bboxes = [[r.bbox[1], r.bbox[0], r.bbox[3], r.bbox[2]] for r in keep]\n'), ('4.2',), ('4.4',)),

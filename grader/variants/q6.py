@@ -18,6 +18,11 @@ VARIANTS = (
                     '    return u[:, :dim], mean\n'), ('6.2',)),
     Variant('q6-rows-of-vt-as-columns', 'the first 32 COLUMNS of V^T (a 1024x32 block that is not the basis)',
             q6('    return vt[:dim].T, mean\n', '    return vt[:, :dim], mean\n'), ('6.2',)),
+    Variant('q6-fixed-basis', 'the first 32 pixel axes whatever the data (np.eye(1024)[:, :32]): orthonormal, '
+            'rank 32, yet no PCA; the reconstruction formula is right',
+            q6(SVD, '    return np.eye(train_x.shape[1])[:, :dim], train_x.mean(axis=0)\n'), ('6.2',), partial=('6.2',),
+            earns_nothing=('test_pca_projection_orthonormal_rank', 'test_pca_projection_spans_top_components',
+                           'test_pca_validation_psnr')),
     Variant('q6-no-mean-back', 'reconstruction forgets to add the mean back',
             q6('    return (x - mean) @ P @ P.T + mean\n', '    return (x - mean) @ P @ P.T\n'), ('6.2',)),
 )

@@ -1,0 +1,63 @@
+"""Failure messages a student can act on (issue 11): no advice addressed to the author of a Hypothesis
+test, no harness objects, folders or traceback frames of the harness's libraries, indices that read
+unambiguously, no meaningless relative errors, and a hint where a backwards ignores the activation's
+derivative. Checked on made-up text, on the checks themselves, and on a real grading run in the worker."""
+import pytest
+
+from grader import checks, paths, variants
+from grader.pytest_plugin import student_facing
+from grader.run import run_tests
+
+HYPOTHESIS_TEXT = '''grader.checks.CheckFailed: softmax(x) has values outside [0, 1]
+(note: 2 other explicit examples also failed with this error; use Verbosity.verbose to view)
+Failing test case: test_softmax_values(
+    impl=WorkerImplementation('/tmp/nn-submission-5an_8e6r'),
+    x=array([[0.5]]),
+)
+  + Exception Group Traceback (most recent call last):
+  |   File "/work/venv/lib/python3.11/site-packages/hypothesis/core.py", line 1850, in wrapped_test
+  |   File "/work/venv/lib/python3.11/site-packages/_pytest/python.py", line 159, in pytest_pyfunc_call
+You can reproduce this test case by temporarily adding @reproduce_failure('6.170.17', b'AEEB') as a decorator on your test function'''
+
+
+def test_student_facing_drops_advice_objects_and_frames():
+    text = student_facing(HYPOTHESIS_TEXT)
+    for gone in ('reproduce_failure', 'Verbosity', 'WorkerImplementation', '/tmp/', 'hypothesis/core.py',
+                 '_pytest', 'Traceback', 'your test function'):
+        assert gone not in text, (gone, text)
+    assert '(2 other fixed example(s) of this test failed the same way)' in text
+    assert 'x=array([[0.5]]),' in text and text.startswith('grader.checks.CheckFailed: softmax(x)')
+
+
+def _failure(actual, expected, what='W (1, 1)', **tolerance):
+    with pytest.raises(checks.CheckFailed) as info:
+        checks.close(actual, expected, what, **tolerance)
+    return str(info.value)
+
+
+def test_close_reads_an_index_apart_from_the_name():
+    message = _failure([[0.5]], [[0.25]])
+    assert message.startswith('W (1, 1): entry [0, 0] is 0.5, but should be 0.25'), message
+
+
+def test_close_gives_no_relative_error_where_the_expected_value_is_zero():
+    message = _failure([0.0, 2.75], [0.0, 0.0], 'grad_b', atol=1e-6)
+    assert 'rel error' not in message and 'e+300' not in message and 'max abs error 2.75' in message, message
+    message = _failure([1.0, 3.0], [0.0, 2.0], 'grad_b', atol=1e-6)
+    assert 'max rel error 0.5' in message, message   # only over the entries expected to be non-zero
+
+
+@pytest.mark.skipif(not paths.REFERENCE.is_dir(), reason='needs the reference solution')
+def test_grading_messages_in_the_worker(tmp_path):
+    """backwards-no-deriv graded as the grader grades (isolated): it passes only the linear cases and is told
+    why; no message names the worker, a folder, or Hypothesis's advice."""
+    folder = variants.materialize(variants.by_name('backwards-no-deriv'), tmp_path / 'handin')
+    result = run_tests(str(folder), questions=['2.3.1'], extra_args=['--isolate'], timeout=900)
+    failed = [t for t in result.rows['2.3.1'].tests if t['outcome'] == 'failed']
+    passed = [t for t in result.rows['2.3.1'].tests if t['outcome'] == 'passed']
+    assert failed and passed and all('linear' in t['nodeid'] for t in passed), [t['nodeid'] for t in passed]
+    assert all("the activation's derivative looks missing" in t['message'] for t in failed), \
+        [t['message'][:300] for t in failed if 'derivative looks missing' not in t['message']]
+    for t in failed:
+        for gone in ('WorkerImplementation', str(folder), '/tmp/', 'reproduce_failure', 'Verbosity', 'Traceback'):
+            assert gone not in t['message'], (gone, t['message'])
