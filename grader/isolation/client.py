@@ -56,7 +56,8 @@ class WorkerImplementation:
         self._student = None
         self._reference = None
         self._loaded = set()       # course modules imported in the current student worker
-        self._active = []          # stack of [(module, name)] the course stands in for
+        self._active = {}          # level number -> [(module, name)] the course stands in for, innermost last
+        self._levels = 0
         self._relay = {}           # number -> grader-side object another worker may call back
         self._torch = None
         self._imports = _course_imports(self.root)
@@ -72,7 +73,7 @@ class WorkerImplementation:
 
     def attribute(self, module, name):
         """``module.name`` as the tests see it: the submission's, or what stands in for it."""
-        if any((module, name) in level for level in self._active):
+        if any((module, name) in level for level in self._active.values()):
             if name == 'train_model':   # Q7: the grader's own training loop, driving the model in the worker
                 from grader import trainer
                 return functools.partial(trainer.train_model, self.torch())
@@ -102,16 +103,17 @@ class WorkerImplementation:
         if self.root == paths.REFERENCE.resolve() or not paths.REFERENCE.is_dir():
             yield
             return
-        level = self.ledger.substitutes(qid, composite)
-        self._active.append(level)
+        self._levels += 1
+        number = self._levels
+        self._active[number] = self.ledger.substitutes(qid, composite)
         try:
-            self._send_pieces(level)
+            self._send_pieces(number)
             yield
         finally:
-            self._active.pop()
-            if self._student is not None and self._student.alive() and _in_worker(level):
+            del self._active[number]
+            if self._student is not None and self._student.alive():
                 with contextlib.suppress(SubmissionError, LimitExceeded):
-                    self.request({'op': 'unpieces'}, 'restoring the submission\'s own pieces')
+                    self.request({'op': 'unpieces', 'level': number}, 'restoring the submission\'s own pieces')
 
     # -- per test (called by the pytest plugin)
     def begin_test(self, seed, question=None, limits=DEFAULT):
@@ -210,8 +212,8 @@ class WorkerImplementation:
             self._student = WorkerProcess(self.root, self.limits, self._resolver(lambda: self._student, True))
             self._student.encoder = self._encoder(lambda: self._student, True)
             self._loaded = set()
-            for level in self._active:
-                self._send_pieces(level)
+            for number in list(self._active):
+                self._send_pieces(number)
         return self._student
 
     def _stop_student(self):
@@ -258,15 +260,17 @@ class WorkerImplementation:
                 todo.extend(self._imports.get(m, ()))
         return sorted((m for m in seen if (self.root / f'{m}.py').is_file()), key=MODULES.index)
 
-    def _send_pieces(self, level):
+    def _send_pieces(self, number):
+        """Have the worker put the stand-ins of level ``number`` in place (again, after a restart: the
+        worker ignores a level it already has)."""
+        level = self._active.get(number, [])
         usable = set()
         for module in {m for m, _ in level}:
             with contextlib.suppress(LimitExceeded, SubmissionError):   # a module that cannot load keeps its error
                 self._ensure_loaded(module, f'{module}.py')
                 usable.add(module)
         pieces = [list(p) for p in level if p[1] != 'train_model' and p[0] in usable]
-        if pieces:
-            self.request({'op': 'pieces', 'pieces': pieces}, 'putting the course\'s pieces in place')
+        self.request({'op': 'pieces', 'level': number, 'pieces': pieces}, 'putting the course\'s pieces in place')
 
     # -- objects crossing between the grader and the two workers
     def _resolver(self, process, student):
@@ -311,7 +315,7 @@ class WorkerImplementation:
         body = {'op': 'call', 'args': message.get('args', []), 'kwargs': message.get('kwargs', {}), 'changes_only': True}
         try:
             if isinstance(target, PieceRef):
-                if not any((target.module, target.name) in level for level in self._active):
+                if not any((target.module, target.name) in level for level in self._active.values()):
                     return _refused(f"the course's {target.name} is not available here")
                 process, body['target'] = self._reference_worker(), {'$': 'ref', 'module': target.module,
                                                                      'name': target.name}
@@ -355,10 +359,6 @@ class _ReferenceCall:
 
 def _refused(why):
     return {'ok': False, 'error': why}
-
-
-def _in_worker(level):
-    return any(name != 'train_model' for _, name in level)
 
 
 def _course_imports(root):

@@ -13,7 +13,8 @@ Requests (dicts, each with a 'seq' and optional 'limits' and 'release'):
   probe     one of grader.worker.probes.PROBES applied to a handle: plain data back
   seed      random, np.random (and torch): what Implementation.seed does in pytest
   stage     a file put in this process's torch cache (a checkpoint the submission may load)
-  pieces    put RemotePieces where the submission's own functions were; unpieces undoes the last
+  pieces    put RemotePieces where the submission's own functions were (a numbered level; a level the
+            worker has is not put in twice); unpieces undoes a level
   import    a handle to torch, for a training loop the grader drives from outside
 Replies: {'ok': True, 'value': ..., 'state': {arg index or keyword: final dict/list argument}} or
 {'ok': False, 'error': {type, message, where, kind}}, plus 'violations' (grader.worker.rules).
@@ -40,7 +41,7 @@ class Server:
         self.loader = Loader(root)
         self.reader, self.wfd = wire.Reader(rfd), wfd
         self.handles, self.next_handle = {}, 1
-        self.installed = []   # per 'pieces' request: [(module, name, original)], undone by 'unpieces'
+        self.installed = {}   # level -> what Loader.restore needs to undo its stand-ins
 
     # -- plain data <-> objects
     def resolve(self, tag):
@@ -122,9 +123,9 @@ class Server:
         if op == 'stage':
             return self.run(lambda: probes.stage_checkpoint(str(request['name']), request['data']))
         if op == 'pieces':
-            return self.run(lambda: self.install([tuple(p) for p in request['pieces']]))
+            return self.run(lambda: self.install(int(request['level']), [tuple(p) for p in request['pieces']]))
         if op == 'unpieces':
-            return self.run(self.uninstall)
+            return self.run(lambda: self.uninstall(int(request['level'])))
         if op == 'import' and request.get('module') in IMPORTABLE:
             return self.run(lambda: __import__(request['module']))
         return {'ok': False, 'error': {'type': 'ProtocolError', 'message': f'unknown op {op!r}', 'kind': 'wire',
@@ -167,12 +168,13 @@ class Server:
         return reply
 
     # -- the course's pieces, served from outside (grader.worker.pieces)
-    def install(self, pieces):
-        self.installed.append(self.loader.substitute({(m, n): RemotePiece(self, m, n) for m, n in pieces}))
+    def install(self, level, pieces):
+        if level not in self.installed:
+            self.installed[level] = self.loader.substitute({(m, n): RemotePiece(self, m, n) for m, n in pieces})
 
-    def uninstall(self):
-        if self.installed:
-            self.loader.restore(self.installed.pop())
+    def uninstall(self, level):
+        if level in self.installed:
+            self.loader.restore(self.installed.pop(level))
 
 
 def _mutable(args, kwargs):
