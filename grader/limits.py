@@ -58,8 +58,14 @@ class LimitExceeded(Exception):
         self.wall_time = wall_time
 
 
+def seconds(x):
+    """A limit as a student reads it: '3', '2.5', '600' (limits scaled by the machine factor are not
+    worth six digits)."""
+    return f'{x:.0f}' if x >= 10 else f'{x:.1f}'.removesuffix('.0')
+
+
 def wall_message(call, limits):
-    return f'{call} exceeded the {limits.wall_seconds:g} s wall-time limit (it was stopped){_reference_note(limits)}'
+    return f'{call} exceeded the {seconds(limits.wall_seconds)} s wall-time limit (it was stopped){_reference_note(limits)}'
 
 
 def _reference_note(limits):
@@ -76,7 +82,7 @@ def death_message(call, status, limits):
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGXCPU or sig == signal.SIGKILL:
-            return f'{call} exceeded the {limits.cpu_seconds:g} s CPU-time limit (or was killed){_reference_note(limits)}'
+            return f'{call} exceeded the {seconds(limits.cpu_seconds)} s CPU-time limit (or was killed){_reference_note(limits)}'
         if sig == signal.SIGXFSZ:
             return f'{call} exceeded the {limits.output_mb} MB output limit'
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
@@ -116,15 +122,28 @@ def run_delay(pid):
 class CallClock:
     """A call's wall-time allowance that the machine's load does not use up: the time the worker ``pid``
     waited on the run queue is added back (where the kernel reports it). ``extend`` adds time spent
-    elsewhere (a call out of the worker); ``cap`` (a time.monotonic() value) is never passed."""
+    elsewhere (a call out of the worker); ``cap`` (a time.monotonic() value) is never passed.
 
-    def __init__(self, seconds, pid=None, cap=None):
-        self.end, self.pid, self.cap = time.monotonic() + seconds, pid, cap
+    ``alone()``, if given, says whether the worker runs without processes of its own beside it. Once it
+    has some, the wait is no longer the machine's doing (a fork bomb makes its own worker wait): the
+    allowance keeps what was added back while the worker was last seen alone, and nothing more."""
+
+    def __init__(self, seconds, pid=None, cap=None, alone=None):
+        self.end, self.pid, self.cap, self.alone = time.monotonic() + seconds, pid, cap, alone
         self.delay = run_delay(pid) if pid else None
+        self.credited, self.crowded = 0.0, False
 
     def waited(self):
-        now = run_delay(self.pid) if self.delay is not None else None
-        return (now - self.delay) if now is not None else 0.0
+        if self.delay is None or self.crowded:
+            return self.credited
+        now = run_delay(self.pid)
+        if now is None:
+            return self.credited
+        if self.alone is not None and not self.alone():
+            self.crowded = True
+        else:
+            self.credited = now - self.delay
+        return self.credited
 
     def remaining(self):
         now = time.monotonic()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import paths
+from grader import paths, report
 from grader.grading import EXIT_REFUSED
 from selftests import handins
 
@@ -148,7 +148,9 @@ def test_hostile_intake(case, tmp_path):
         assert 'LEAKED' not in text and CANARY not in text, f'{case}: a linked file reached the feedback'
     if 'extra' in spec:   # the names are shown escaped in the reports too
         shown = re.search(r'Ignored \(not course files\): (.*)\.', data['output']).group(1)
-        assert shown in written['report.md'] and html.escape(shown) in written['report.html']
+        # as Markdown shows the text: its backslashes escaped (report._md_inline)
+        assert report._md_inline(shown) in written['report.md'], written['report.md']
+        assert html.escape(shown) in written['report.html']
     if spec['handin'] == 'zip':
         assert peak < PEAK_RSS_MB, f'{case}: grade peaked at {peak:.0f} MB'
     if expected.get('honest'):   # the same hand-in without the attack scores exactly the same

@@ -22,7 +22,7 @@ from grader import paths
 from grader.isolation import sandbox
 from grader.isolation.process import WorkerProcess
 from grader.isolation.proxies import Handle, ModuleView, PieceRef, Proxy
-from grader.limits import DEFAULT, LimitExceeded, covers
+from grader.limits import DEFAULT, LimitExceeded, covers, seconds
 from grader.pieces import Ledger
 from grader.worker import activations, wire
 from grader.worker.loader import MODULES, SubmissionError
@@ -162,7 +162,7 @@ class WorkerImplementation:
             raise LimitExceeded(f'{call} was not run: in an earlier test, {self.hung[call]}')
         spent = self.spent.get(self.question, 0.0)
         if spent >= limits.budget * limits.factor:
-            raise LimitExceeded(f'question {self.question} used up its {limits.budget * limits.factor:g} s time '
+            raise LimitExceeded(f'question {self.question} used up its {seconds(limits.budget * limits.factor)} s time '
                                 f'budget; {call} was not run')
         worker = self._worker()   # (a new worker's start-up is not the call's time)
         if self.deadline is not None and self.deadline <= time.monotonic():

@@ -134,7 +134,7 @@ class WorkerProcess:
 
     def clock(self, limits, cap=None):
         """A CallClock for one call of this worker under ``limits``."""
-        return CallClock(limits.wall_seconds, self.python_pid, cap)
+        return CallClock(limits.wall_seconds, self.python_pid, cap, alone=lambda: not self.strays())
 
     def outgoing(self, obj):
         """Grader-side objects of this worker as the worker knows them (set by the client)."""
