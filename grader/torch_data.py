@@ -107,5 +107,5 @@ TASKS = {
     'nist36_cnn': Task('build_nist36_cnn', 36, dict(epochs=4, learning_rate=2e-3, batch_size=64), 'nist36_image'),
     'emnist_cnn': Task('build_emnist_cnn', 47, dict(epochs=4, learning_rate=2e-3, batch_size=64), 'emnist'),
     'squeezenet': Task('build_squeezenet', 17, dict(epochs=5, learning_rate=1e-3, batch_size=32), 'flowers'),
-    'flower_net': Task('build_flower_net', 17, dict(epochs=10, learning_rate=1e-3, batch_size=32), 'flowers'),
+    'flower_net': Task('build_flower_net', 17, dict(epochs=5, learning_rate=1e-3, batch_size=32), 'flowers'),
 }
