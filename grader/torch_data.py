@@ -102,10 +102,10 @@ DATASET_OF = {'nist36_flat': 'NIST36', 'nist36_image': 'NIST36', 'mnist': 'MNIST
               'flowers': 'flowers17'}
 
 TASKS = {
-    'mlp': Task('build_mlp', 36, dict(epochs=30, learning_rate=1e-3, batch_size=64), 'nist36_flat'),
+    'mlp': Task('build_mlp', 36, dict(epochs=15, learning_rate=1e-3, batch_size=64), 'nist36_flat'),
     'mnist_cnn': Task('build_mnist_cnn', 10, dict(epochs=3, learning_rate=2e-3, batch_size=32), 'mnist'),
     'nist36_cnn': Task('build_nist36_cnn', 36, dict(epochs=4, learning_rate=2e-3, batch_size=64), 'nist36_image'),
     'emnist_cnn': Task('build_emnist_cnn', 47, dict(epochs=4, learning_rate=2e-3, batch_size=64), 'emnist'),
     'squeezenet': Task('build_squeezenet', 17, dict(epochs=5, learning_rate=1e-3, batch_size=32), 'flowers'),
-    'flower_net': Task('build_flower_net', 17, dict(epochs=10, learning_rate=1e-3, batch_size=32), 'flowers'),
+    'flower_net': Task('build_flower_net', 17, dict(epochs=5, learning_rate=1e-3, batch_size=32), 'flowers'),
 }

@@ -1,5 +1,8 @@
-"""Q5.2 training the autoencoder with the course's settings (100 epochs, batch 36, lr 3e-5, hidden 32,
-lr x0.9 every 20 epochs). The grader computes the validation PSNR itself from the returned weights.
+"""Q5.2 training the autoencoder with the course's settings (batch 36, lr 3e-5, hidden 32, lr x0.9 every
+20 epochs), for fewer epochs than the course's 100: the grader trains to check that the loop is right, not
+to reproduce the write-up's figures, and the bars are calibrated for the shorter run (GRADED; the note at
+the end). The student's own run (q5.py's __main__) keeps the course's 100 epochs. The grader computes the
+validation PSNR itself from the returned weights.
 
 The loop runs with the reference's nn.py pieces, ae_forward_backward and momentum_step (see
 grader/rubric.py), so what is graded is the loop: batches, epochs, the update and the decay."""
@@ -9,13 +12,17 @@ import pytest
 from grader import checks, evaluate
 from tests.shared_data import nist36_kind, nist36_split
 
-# A training call may take minutes on a busy grading machine (one run: 23-60 s here when quiet).
-pytestmark = [pytest.mark.question('5.2'), pytest.mark.slow, pytest.mark.limits(wall=600)]
+# One graded run: about 16 CPU seconds here; the limit is ten times that (grader/limits.py), about the
+# allowance per epoch the course's 100 epochs had under the former 600 s.
+pytestmark = [pytest.mark.question('5.2'), pytest.mark.slow, pytest.mark.limits(reference=16)]
 COURSE = dict(hidden_size=32, batch_size=36, learning_rate=3e-5, max_iters=100)
-CALL = 'train_autoencoder(train_x, hidden_size=32, batch_size=36, learning_rate=3e-5, max_iters=100)'
+GRADED = dict(COURSE, max_iters=25)   # what the grader calls: the course's settings, fewer epochs
+EPOCHS = GRADED['max_iters']
+CALL = f'train_autoencoder(train_x, hidden_size=32, batch_size=36, learning_rate=3e-5, max_iters={EPOCHS})'
+LOSS_RATIO_MAX = 0.8   # the last epoch's loss over the first's
 # Validation PSNR bar per kind of data in use (the stand-in or the course's real files); see the
 # calibration note at the end of this module.
-PSNR_MIN = {'generated': 16.5, 'real': 14.0}
+PSNR_MIN = {'generated': 15.5, 'real': 13.0}
 SEED = 5
 
 
@@ -25,7 +32,7 @@ def trained(impl):
     train_x = nist36_split('train')[0]
     impl.seed(SEED)
     with impl.earlier_pieces('5.2', composite=('ae_forward_backward',)):
-        out = impl.module('q5').train_autoencoder(train_x.copy(), **COURSE)
+        out = impl.module('q5').train_autoencoder(train_x.copy(), **GRADED)
     checks.that(isinstance(out, (tuple, list)) and len(out) == 2, f'{CALL} should return (params, losses)')
     params = evaluate.weights(out[0], {**{f'W{n}': s for n, s in zip(evaluate.AE_LAYERS, [(1024, 32), (32, 32),
                                                                                       (32, 32), (32, 1024)])},
@@ -36,12 +43,12 @@ def trained(impl):
 
 def test_train_autoencoder_loss_falls(trained):
     _, losses = trained
-    checks.that(isinstance(losses, (list, tuple, np.ndarray)) and len(losses) == 100,
-                f'{CALL} should return one total loss per epoch (100); got '
+    checks.that(isinstance(losses, (list, tuple, np.ndarray)) and len(losses) == EPOCHS,
+                f'{CALL} should return one total loss per epoch ({EPOCHS}); got '
                 f'{len(losses) if hasattr(losses, "__len__") else type(losses).__name__}')
     first, last = (checks.scalar(losses[i], f'losses[{i}] from {CALL}') for i in (0, -1))
-    checks.that(last < 0.8 * first, f'{CALL}: the training loss went from {first:.4g} (epoch 1) to {last:.4g} '
-                f'(epoch 100); it should fall by at least 20%')
+    checks.that(last < LOSS_RATIO_MAX * first, f'{CALL}: the training loss went from {first:.4g} (epoch 1) to '
+                f'{last:.4g} (epoch {EPOCHS}); it should fall by at least {1 - LOSS_RATIO_MAX:.0%}')
 
 
 def test_train_autoencoder_validation_psnr(impl, trained, artifacts, measure):
@@ -58,12 +65,17 @@ def test_train_autoencoder_validation_psnr(impl, trained, artifacts, measure):
     checks.that(value >= bar, f'after {CALL} the validation PSNR (computed by the grader, per image with '
                 f'data range 1, averaged) is {value:.2f} dB; it should be >= {bar:.2f}')
 
-# Calibration. Stand-in ('generated'): the reference train_autoencoder with the course's settings on
-# fixtures/data/nist36, seeds 5, 200 and 201: validation PSNR 18.24, 17.84 and 18.48 dB (mean 18.19,
-# sd 0.32; the stand-in's crops are cleaner than the real ones), the training loss falling from about
-# 670,000 to 180,000-210,000. The bar of 16.5 dB lies 5 sd below the mean; a loop that never updates
-# stays near the untrained network's PSNR and fails. Only three seeds: each run took 290-320 s on this
-# machine while it was shared (load 9-18 on 2 cores, one BLAS thread), about 60 s when quiet.
-# Real files ('real', not available here, so not measured): the course says "around 15" and students
-# reported 14.6, 15.96 and 16.63 dB; the bar is 14.0, below the lowest report by about the spread seen
-# on the stand-in.
+# Calibration (benchmarks/calibrate.py q5: one process per implementation, one BLAS thread, as grading
+# runs). Stand-in ('generated', fixtures/data/nist36, nist36.npz sha256 cdbb5e933422): the reference
+# train_autoencoder with GRADED (25 epochs), 10 seeds (5, 1000-1008), reached validation PSNR
+# 17.14-18.44 dB (mean 17.54, sd 0.41; the stand-in's crops are cleaner than the real ones), its last
+# epoch's loss 0.27-0.36 of its first's. The bar of 15.5 dB lies 5.0 sd below the mean, 1.6 dB under the
+# worst run; LOSS_RATIO_MAX (0.8) lies 17 sd above the mean ratio (0.33, sd 0.027). A loop that never
+# updates (grader/variants/q5.py; the other Q5 variants' bugs are in pieces this question runs on the
+# reference's) stays at the untrained network's 6.9 dB and a ratio of 1.0. One run costs 12-19 CPU
+# seconds (mean 16; the machine was shared) against 43.8 for the course's 100 epochs measured the same
+# way (seed 5: 18.24 dB; 3 seeds then gave 17.84-18.48 dB, bar 16.5).
+# Real files ('real', not available here, so not measured): the course says "around 15" after 100 epochs
+# and students reported 14.6, 15.96 and 16.63 dB; on the stand-in 25 epochs give 0.65 dB less than 100,
+# so the bar is 13.0, below the lowest report less that loss by about the spread seen on the stand-in.
+# Re-derive both with `benchmarks/calibrate.py --nist36` whenever the NIST36 data changes.

@@ -19,15 +19,20 @@ from tests.q7_support import (build, changed, check_scores, data_kind, held_out_
 # Training calls take 1-12 s here when quiet; a busy grading machine may be many times slower.
 pytestmark = [pytest.mark.question('7.2.1'), pytest.mark.limits(wall=300)]
 
-# Held-out accuracy of the scratch net after TASKS['flower_net'] (10 epochs, Adam lr 1e-3, 64x64 images,
-# 10 test images per class of the stand-in). Generated stand-in: the reference over 10 seeds
-# (benchmarks/calibrate_q7.py) reached 66.5-78.8% (mean 74.3%, sd 4.4 points; 7 s per run); 45% lies
-# 6.7 sd below the mean (chance is 5.9%). Real Flowers-17 (80 images per class): small nets from scratch
-# reach 40-55% there; 0.30, not measured here.
-FLOWER_NET_MIN = {'generated': 0.45, 'real': 0.30}
-# Fine-tuned SqueezeNet: no pretrained weights on this machine, so this bar is not calibrated; it asks
-# only that pretrained features do at least as well as the scratch net's bar.
-SQUEEZENET_MIN = FLOWER_NET_MIN
+# Held-out accuracy of the scratch net after TASKS['flower_net'] (5 epochs, Adam lr 1e-3, 64x64 images,
+# 10 test images per class of the stand-in; the grader trains to see the net learn, not for the write-up's
+# figure). Generated stand-in: the reference over 10 seeds (1000-1009, benchmarks/calibrate.py flower_net,
+# one BLAS thread) reached 44.1-70.6% (mean 59.4%, sd 7.9 points; 7.5-8.7 CPU seconds per run; the former
+# 10 epochs reached 66.5-78.8%, and their call took 14.8 s in a direct grade here). 20% lies 5.0 sd below
+# the mean and 24 points under the worst run, while a net that learns nothing stays near chance (5.9%; on
+# 170 images its sd is 1.8 points, so 20% is 7.8 of those above chance). The architecture is checked by
+# test_flower_net_structure. Real Flowers-17 (80 images per class): small nets from scratch reach 40-55%
+# there after longer training; 0.20, not measured here.
+FLOWER_NET_MIN = {'generated': 0.20, 'real': 0.20}
+# Fine-tuned SqueezeNet (its own 4 epochs on a subset): no pretrained weights on this machine, so this bar is
+# not calibrated; it asks that pretrained features do at least as well as the scratch net did with 10
+# epochs (its former bar).
+SQUEEZENET_MIN = {'generated': 0.45, 'real': 0.30}
 
 
 def _x(n, side=torch_data.FLOWER_SIDE):
