@@ -107,6 +107,12 @@ def match_boxes(found, truth, threshold=0.5):
     return int(np.sum(m[rows, cols] >= threshold))
 
 
+def f1(matched, n_found, n_true):
+    """F1 of a one-to-one box matching: 2 matched / (found + true), the harmonic mean of recall and
+    precision; 0 when nothing was found or nothing is there."""
+    return 2.0 * matched / (n_found + n_true) if n_found + n_true else 0.0
+
+
 def edit_distance(a, b):
     """Levenshtein distance between two strings."""
     prev = np.arange(len(b) + 1)

@@ -52,6 +52,10 @@ QUESTIONS = [
                   'grader measures accuracy itself from the weights it returns. A bug in the loop itself '
                   '(updates, batches, epochs) cannot be told apart from a weak model: it costs this row.'),
     Question('4.2', 10, 'findLetters'),
+    Question('4.3', 0, "The course's page photos: boxes and text (measured, not graded)",
+             note='Run only where the real photos are in the data folder (NN_DATA_DIR), which a grader may or '
+                  'may not have, so they earn no points: a question\'s scale never depends on optional data. '
+                  'They show how your findLetters and page reading do on real handwriting (course Q4.3).'),
     Question('4.4', 8, 'page to text', uses=NN_PIECES + ('findLetters',),
              note='Graded with the reference findLetters (q4.py) and nn.py pieces, and with weights of the '
                   'reference Q3 MLP shipped in fixtures/, so a weak Q3 or Q4.2 does not cost these points.'),

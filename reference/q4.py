@@ -32,9 +32,12 @@ def findLetters(image):
         (int(8 * scale) | 1,) * 2)), sigma=8 * scale)
     flat = smooth / np.maximum(paper, 1e-3)
     ink = flat < min(skimage.filters.threshold_otsu(flat), 0.85)
-    # join broken strokes of one character (but not neighbouring characters)
-    ink = skimage.morphology.closing(ink, skimage.morphology.footprint_rectangle((int(3 * scale) | 1,) * 2))
-    regions = skimage.measure.regionprops(skimage.measure.label(ink, connectivity=2))
+    # join broken strokes of one character (but not neighbouring characters), and an i's dot to its stem
+    # (taller than wide), to find its box; bw keeps the strokes as written, so a crop of it shows the
+    # character's holes and stroke width
+    joined = skimage.morphology.closing(ink, skimage.morphology.footprint_rectangle(
+        (int(6 * scale) | 1, int(3 * scale) | 1)))
+    regions = skimage.measure.regionprops(skimage.measure.label(joined, connectivity=2))
     areas = np.array([r.area for r in regions]) if regions else np.zeros(0)
     # drop specks, periods and JPEG noise: far smaller than a typical character
     keep = [r for r in regions if r.area >= 0.15 * np.median(areas[areas >= 20 * scale ** 2])] \

@@ -136,13 +136,15 @@ def test_nist36_broken_npz_names_the_file(tmp_path):
 # ---------------------------------------------------------------- pages
 
 def _plain_find_letters(image):
-    """A plain skimage pipeline (measurement only, not the Q4 reference): blur, Otsu, closing, label,
-    regionprops. Returns (all boxes, boxes without regions under a quarter of the median area)."""
+    """A plain skimage pipeline (measurement only, not the Q4 reference): blur, divide by the paper's
+    brightness (the pages have uneven light and shadows), Otsu, closing, label, regionprops. Returns
+    (all boxes, boxes without regions under a quarter of the median area)."""
     import skimage.color
     import skimage.filters
     import skimage.measure
     import skimage.morphology
     gray = skimage.filters.gaussian(skimage.color.rgb2gray(image), 2)
+    gray = gray / skimage.filters.gaussian(skimage.morphology.closing(gray, np.ones((15, 15), bool)), 15)
     ink = skimage.morphology.closing(gray < skimage.filters.threshold_otsu(gray), np.ones((7, 7), bool))
     regions = skimage.measure.regionprops(skimage.measure.label(ink, connectivity=2))
     median = np.median([r.area for r in regions]) if regions else 0
@@ -168,7 +170,8 @@ def test_generated_pages_format():
         y1, x1, y2, x2 = page.boxes.T
         assert (y1 >= 0).all() and (x1 >= 0).all() and (y2 <= h).all() and (x2 <= w).all()
         assert (y2 > y1).all() and (x2 > x1).all()
-        assert page.text.isalnum() and page.text.isupper() or page.text.isdigit()
+        # capitals and digits, and lowercase i and j (whose dots float free) on some pages
+        assert set(page.text) <= set(pages.CHARS + pages.LOWER), page.text
         # reading order: within a line the boxes go left to right
         k = 0
         for line in page.lines:
@@ -316,7 +319,8 @@ def test_regeneration_is_byte_identical(no_real_data):
     from grader.datasets import glyphs
     again = glyphs.render_set(labels[:3], torchvision_sets.EMNIST_CLASSES,
                               fonts.faces(torchvision_sets.EMNIST_CLASSES), (torchvision_sets.SEEDS['EMNIST'], 1),
-                              'emnist', 28, torchvision_sets.STRENGTH, processes=1)
+                              'emnist', 28, torchvision_sets.STRENGTH, processes=1,
+                              recipe=torchvision_sets.RECIPES['EMNIST'])
     assert np.array_equal(again.transpose(0, 2, 1), images[:3])
 
 

@@ -80,8 +80,12 @@ VARIANTS = OLD_SPELLINGS + (
     Variant('q4-no-speck-filter', 'every connected component becomes a box: specks and periods too',
             q4(KEEP, '    keep = [r for r in regions] \\\n'), ('4.2',), ('4.4',)),
     Variant('q4-no-closing', 'no morphological closing: broken strokes split one character into pieces',
-            q4('    ink = skimage.morphology.closing(ink, skimage.morphology.footprint_rectangle('
-               '(int(3 * scale) | 1,) * 2))\n', ''), ('4.2',)),
+            q4('    joined = skimage.morphology.closing(ink, skimage.morphology.footprint_rectangle(\n'
+               '        (int(6 * scale) | 1, int(3 * scale) | 1)))\n', '    joined = ink\n'), ('4.2',)),
+    Variant('q4-fixed-threshold', 'a fixed grey level (0.5) instead of a threshold chosen from the photo, '
+            'and no correction of uneven light',
+            q4('    ink = flat < min(skimage.filters.threshold_otsu(flat), 0.85)\n', '    ink = smooth < 0.5\n'),
+            ('4.2',)),
     Variant('q4-lines-unsorted', 'the boxes of a line are not sorted left to right',
             q4('    return [sorted(line, key=lambda b: b[1]) for line in lines]\n', '    return lines\n'), ('4.4',)),
     Variant('q4-crop-not-transposed', 'crops fed upright, though NIST36 stores them transposed',
