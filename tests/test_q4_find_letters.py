@@ -128,13 +128,13 @@ def test_findLetters_real_photo_box_count(impl, name, measure):
 # Calibration (benchmarks/calibrate_pages.py boxes; the reference findLetters and the Q4.2 variants of
 # grader/variants/q4.py on the 8 shipped generated pages, fixtures/data/pages, and the two real photos in
 # ../shared/data/images). F1 at IoU >= 0.5 per page:
-#   reference           0.982 0.985 0.973 0.968 0.966 1.000 0.956 1.000  (min 0.956)
-#   no closing          0.913 0.942 0.827 0.954 0.966 0.703 0.951 1.000  broken strokes become pieces
-#   fixed threshold     0.920 0.726 0.213 0.847 0.603 0.914 0.900 0.965  shadows and faint ink
-#   no speck filter     0.947 0.907 0.914 0.890 0.956 0.810 0.879 0.943  specks, periods, i dots kept
+#   reference           1.000 0.985 0.973 0.968 0.978 1.000 0.956 1.000  (min 0.956)
+#   no closing          0.902 0.868 0.813 0.949 0.978 0.709 0.951 1.000  broken strokes become pieces
+#   fixed threshold     0.815 0.486 0.240 0.873 0.603 0.914 0.910 0.750  shadows and faint ink
+#   no speck filter     0.953 0.912 0.911 0.890 0.967 0.810 0.875 0.934  specks, periods, i dots kept
 # The curve's steps (0.70, 0.80, 0.87, 0.91, 0.93) give the reference full marks (its worst page, 0.956,
-# lies above the last step) and the share of the boxes' 7.5 points: no closing 80%, no speck filter 75%,
-# fixed threshold 47.5%, boxes as [x1, y1, x2, y2] 0% (F1 near 0). A findLetters that finds every character
+# lies above the last step) and the share of the boxes' 7.5 points: no closing 70%, no speck filter 77.5%,
+# fixed threshold about 33%, boxes as [x1, y1, x2, y2] 0% (F1 near 0). A findLetters that finds every character
 # but keeps one speck for every three characters (F1 0.86) earns 2 of 5 steps; one for every seven (F1
 # 0.93), all 5. Below F1 0.70 a page earns nothing (with recall = precision, 30% of it wrong).
 # Real photos (4.3, not graded): the reference finds 114 boxes for 115 characters (01_list) and 55 for 54

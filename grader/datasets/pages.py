@@ -331,7 +331,7 @@ def render_page(index, seed=SEED):
         y += line_step
 
     # tilt the sheet slightly; labels follow with nearest-neighbour so every box is its char's ink
-    angle = rng.uniform(-1.5, 1.5)     # more, and a long line drifts into the next (lines are 1.7-2.3 caps apart)
+    angle = rng.uniform(-1.0, 1.0)     # more, and a long line drifts into the next (lines are 1.7-2.3 caps apart)
     ink = ndimage.rotate(ink, angle, reshape=False, order=1, mode='constant')
     pressure = ndimage.rotate(pressure, angle, reshape=False, order=1, mode='constant', cval=1.0)
     boxes = np.zeros((char_no, 4), np.int64)
