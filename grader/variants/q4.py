@@ -10,7 +10,10 @@ def q4(old, new):
 
 
 GRAY = '    gray = skimage.color.rgb2gray(image[..., :3]) if image.ndim == 3 else np.asarray(image, float)\n'
-CLOSE = '    ink = skimage.morphology.closing(ink, skimage.morphology.footprint_rectangle((int(3 * scale) | 1,) * 2))\n'
+CLOSE = ('    joined = skimage.morphology.closing(ink, skimage.morphology.footprint_rectangle(\n'
+         '        (int(6 * scale) | 1, int(3 * scale) | 1)))\n')
+PAPER_FOOTPRINT = 'skimage.morphology.footprint_rectangle(\n        (int(8 * scale) | 1,) * 2)'
+LABEL = 'skimage.measure.label(joined, connectivity=2)'
 
 
 def smoothed_gray(keyword):
@@ -44,28 +47,27 @@ OLD_SPELLINGS = (
     Variant('q4-new-footprint', 'the same as q4-old-selem, spelled footprint=',
             q4(CLOSE, CLOSE.replace('closing(ink, ', 'closing(ink, footprint=')), (), ('4.2',)),
     Variant('q4-old-neighbors', 'measure.label(ink, neighbors=8) (scikit-image 0.18 removed it; now connectivity=2)',
-            q4('skimage.measure.label(ink, connectivity=2)', 'skimage.measure.label(ink, neighbors=8)'), (), ('4.2',)),
+            q4(LABEL, 'skimage.measure.label(joined, neighbors=8)'), (), ('4.2',)),
     Variant('q4-old-np-float', 'bw made with astype(np.float) (NumPy 1.24 removed it)',
             q4('1.0 - ink.astype(float)', '1.0 - ink.astype(np.float)'), (), ('4.2',)),
     Variant('q4-old-np-bool', 'labels an astype(np.bool) mask (NumPy 1.24 removed np.bool; 2.0 brought it back)',
-            q4('skimage.measure.label(ink, connectivity=2)', 'skimage.measure.label(ink.astype(np.bool), connectivity=2)'),
+            q4(LABEL, 'skimage.measure.label(joined.astype(np.bool), connectivity=2)'),
             (), ('4.2',)),
     Variant('q4-old-everything', 'every old spelling at once: rgb2grey, gaussian(multichannel=True), selem=, '
             'neighbors=8, astype(np.float)',
             q4(GRAY, '    gray = skimage.color.rgb2grey(skimage.filters.gaussian(image[..., :3], sigma=0.5, '
                      'multichannel=True)) if image.ndim == 3 else np.asarray(image, float)\n')
             + q4(CLOSE, CLOSE.replace('closing(ink, ', 'closing(ink, selem='))
-            + q4('skimage.measure.label(ink, connectivity=2)', 'skimage.measure.label(ink, neighbors=8)')
+            + q4(LABEL, 'skimage.measure.label(joined, neighbors=8)')
             + q4('1.0 - ink.astype(float)', '1.0 - ink.astype(np.float)'), (), ('4.2',)),
-    Variant('q4-old-min-size', 'drops specks with remove_small_objects(ink, min_size=4) (2024 code; scikit-image '
-            '0.26 reads min_size= as max_size=)', q4(CLOSE, CLOSE + '    ink = skimage.morphology.remove_small_objects('
-                                                      'ink, min_size=4)\n'), (), ('4.2',)),
+    Variant('q4-old-min-size', 'drops specks with remove_small_objects(joined, min_size=4) (2024 code; scikit-image '
+            '0.26 reads min_size= as max_size=)', q4(CLOSE, CLOSE + '    joined = skimage.morphology.remove_small_objects('
+                                                      'joined, min_size=4)\n'), (), ('4.2',)),
     Variant('q4-new-max-size', 'the same as q4-old-min-size, spelled max_size=3',
-            q4(CLOSE, CLOSE + '    ink = skimage.morphology.remove_small_objects(ink, max_size=3)\n'), (), ('4.2',)),
+            q4(CLOSE, CLOSE + '    joined = skimage.morphology.remove_small_objects(joined, max_size=3)\n'), (), ('4.2',)),
     Variant('q4-old-square', 'morphology.square(n) (deprecated in scikit-image 0.25 for footprint_rectangle, '
             'still there in the installed version)',
-            q4(CLOSE, CLOSE.replace('skimage.morphology.footprint_rectangle((int(3 * scale) | 1,) * 2)',
-                                    'skimage.morphology.square(int(3 * scale) | 1)')), (), ('4.2',)),
+            q4(PAPER_FOOTPRINT, 'skimage.morphology.square(int(8 * scale) | 1)'), (), ('4.2',)),
     Variant('q4-old-binary-closing', 'morphology.binary_closing (deprecated in scikit-image 0.26 for closing)',
             q4(CLOSE, CLOSE.replace('morphology.closing(', 'morphology.binary_closing(')), (), ('4.2',)),
 )
@@ -78,14 +80,13 @@ VARIANTS = OLD_SPELLINGS + (
             q4('    return bboxes, 1.0 - ink.astype(float)\n', '    return bboxes, ink.astype(float)\n'),
             ('4.2',), ('4.4',)),
     Variant('q4-no-speck-filter', 'every connected component becomes a box: specks and periods too',
-            q4(KEEP, '    keep = [r for r in regions] \\\n'), ('4.2',), ('4.4',)),
+            q4(KEEP, '    keep = [r for r in regions] \\\n'), ('4.2',), ('4.4',), partial=('4.2',)),
     Variant('q4-no-closing', 'no morphological closing: broken strokes split one character into pieces',
-            q4('    joined = skimage.morphology.closing(ink, skimage.morphology.footprint_rectangle(\n'
-               '        (int(6 * scale) | 1, int(3 * scale) | 1)))\n', '    joined = ink\n'), ('4.2',)),
+            q4(CLOSE, '    joined = ink\n'), ('4.2',), partial=('4.2',)),
     Variant('q4-fixed-threshold', 'a fixed grey level (0.5) instead of a threshold chosen from the photo, '
             'and no correction of uneven light',
             q4('    ink = flat < min(skimage.filters.threshold_otsu(flat), 0.85)\n', '    ink = smooth < 0.5\n'),
-            ('4.2',)),
+            ('4.2',), partial=('4.2',)),
     Variant('q4-lines-unsorted', 'the boxes of a line are not sorted left to right',
             q4('    return [sorted(line, key=lambda b: b[1]) for line in lines]\n', '    return lines\n'), ('4.4',)),
     Variant('q4-crop-not-transposed', 'crops fed upright, though NIST36 stores them transposed',
