@@ -8,11 +8,11 @@ centred by mass in 28x28, or EMNIST-style square with a 2-pixel border; then blu
 Every random choice comes from the Generator passed in, so a sample is a pure function of its seed.
 
 Two recipes (``RECIPES``). Version 1 draws the font's outline thickened or thinned, so a face keeps its
-thick and thin parts. Version 2 (NIST36 and EMNIST since issue 14) also writes half of the characters with
+thick and thin parts. Version 2 (the generated pages since issue 14) also writes half of the characters with
 a round pen along the glyph's centre line (``pen``), as a ballpoint or pencil does, over a wider range of
 stroke widths, with darker ink: measured on the course's two page photos, the crops a page reader cuts are
 monoline, nearly binary and up to twice as bold as version 1's characters, and a network trained on
-version 1 read 57% and 80% of their characters (see fixtures/data/nist36/README.md)."""
+version 1 read 57% and 80% of their characters (issue 14)."""
 import dataclasses
 import functools
 
