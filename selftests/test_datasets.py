@@ -322,6 +322,14 @@ def test_regeneration_is_byte_identical(no_real_data):
                               'emnist', 28, torchvision_sets.STRENGTH, processes=1,
                               recipe=torchvision_sets.RECIPES['EMNIST'])
     assert np.array_equal(again.transpose(0, 2, 1), images[:3])
+    # a generated page (the smallest): the same JPEG bytes, lines and boxes as shipped
+    index = 5
+    name = f'page_{index + 1:02d}.jpg'
+    image, lines, boxes, _ = pages.render_page(index)
+    folder = location.generated(pages.NAME)
+    assert pages.jpeg(image, index) == (folder / name).read_bytes(), f'{name} differs'
+    truth = json.loads((folder / pages.TRUTH).read_text())[name]
+    assert lines == truth['lines'] and boxes.tolist() == truth['boxes']
 
 
 # ---------------------------------------------------------------- the command

@@ -389,9 +389,17 @@ def _touching(ink, g, top, previous_right, rng):
     return max(0, previous_right - w // 2)
 
 
+def jpeg(image, index, seed=SEED):
+    """The JPEG file of page ``index`` rendered as ``image``, at a quality drawn from the seed."""
+    import io
+    from PIL import Image
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format='JPEG', quality=int(np.random.default_rng((seed, 8, index)).integers(72, 90)))
+    return out.getvalue()
+
+
 def generate(folder=None, seed=SEED, n_pages=N_PAGES):
     """Render the pages as JPEG files with truth.json and manifest.json into folder."""
-    from PIL import Image
     from grader.datasets import fonts, manifest
     folder = Path(folder or location.generated(NAME))
     folder.mkdir(parents=True, exist_ok=True)
@@ -402,8 +410,7 @@ def generate(folder=None, seed=SEED, n_pages=N_PAGES):
     for i in range(n_pages):
         image, lines, boxes, face = render_page(i, seed)
         name = f'page_{i + 1:02d}.jpg'
-        quality = int(np.random.default_rng((seed, 8, i)).integers(72, 90))
-        Image.fromarray(image).save(folder / name, quality=quality)
+        (folder / name).write_bytes(jpeg(image, i, seed))
         truth[name] = {'lines': lines, 'boxes': boxes.tolist(), 'face': face}
         files.append(folder / name)
         faces_used.append(face)
