@@ -23,7 +23,8 @@ STATES = {
     'failed': ('no points', 'lost all its points'),
     'partial': ('partial', 'lost some of its points'),
     'not-run': ('not graded', 'could not be graded'),
-    'ungraded': ('0 points', 'worth no points (written answers are graded by people), tests shown for practice'),
+    'ungraded': ('0 points', "worth no points (Q1's written answers are graded by people; 4.3 measures the "
+                            "course's photos), tests shown for information"),
     'full': ('full marks', 'every test that could be judged passed'),
 }
 

@@ -125,8 +125,8 @@ def test_findLetters_real_photo_box_count(impl, name, measure):
                 f'findLetters({page.name}) found {len(found)} boxes; the photo has {expected} characters, so '
                 f'between {low:.0f} and {high:.0f} are expected')
 
-# Calibration (benchmarks/calibrate_pages.py boxes; the reference findLetters and the Q4.2 variants of
-# grader/variants/q4.py on the 8 shipped generated pages, fixtures/data/pages, and the two real photos in
+# Calibration (the reference findLetters and the Q4.2 variants of grader/variants/q4.py on the 8 shipped
+# generated pages, fixtures/data/pages, scored as _quality does, and on the two real photos in
 # ../shared/data/images). F1 at IoU >= 0.5 per page:
 #   reference           1.000 0.985 0.973 0.968 0.978 1.000 0.956 1.000  (min 0.956)
 #   no closing          0.902 0.868 0.813 0.949 0.978 0.709 0.951 1.000  broken strokes become pieces

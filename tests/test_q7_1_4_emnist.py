@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.question('7.1.4'), pytest.mark.limits(wall=300)]
 # not measured here.
 MIN_ACCURACY = {'generated': 0.74, 'real': 0.65}
 # Characters read correctly per generated page (grader.evaluate.char_accuracy, case ignored). The reference
-# CNN (the fixture's seed) reads 75.9-100% of each of the 8 pages (mean 89.6%); students report 56-91% on
+# CNN (the fixture's seed) reads 84.1, 73.3, 80.9, 79.1, 84.3, 96.1, 64.7 and 91.9% of the 8 pages of issue
+# 14 (mean 81.8%; 75.9-100%, mean 89.6%, on the earlier, easier pages); students report 56-91% on
 # the real pages with theirs. 50% leaves room for other sound CNNs and conversions; an upright (not
 # transposed) or uninverted crop reads far less (grader/variants/q7.py).
 PAGES_MIN = 0.5
