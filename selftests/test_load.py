@@ -40,19 +40,24 @@ def _cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def test_call_clock_does_not_count_time_spent_waiting_for_a_cpu():
-    """A child that needs 0.6 s of CPU, sharing one core with three spinners, takes about 2.4 s of wall
-    time: a plain 1.5 s deadline would stop it, its CallClock of 1.5 s does not run out."""
+def _slowed_child(**clock_args):
+    """A child that needs 0.6 s of CPU, sharing one core with three spinners (about 2.4 s of wall time),
+    watched by a CallClock of 1.5 s: (the clock, the lowest time it had left, the child's wall time)."""
     with busy_machine(cpus=[0], spinners=3):
         child = subprocess.Popen([sys.executable, '-c', 'import time\nt = time.process_time()\n'
                                   'while time.process_time() - t < 0.6:\n    pass\n'])
         os.sched_setaffinity(child.pid, [0])
-        clock, start = CallClock(1.5, child.pid), time.monotonic()
+        clock, start = CallClock(1.5, child.pid, **clock_args), time.monotonic()
         lowest = clock.remaining()
         while child.poll() is None:
             lowest = min(lowest, clock.remaining())
             time.sleep(0.05)
-        wall = time.monotonic() - start
+        return clock, lowest, time.monotonic() - start
+
+
+def test_call_clock_does_not_count_time_spent_waiting_for_a_cpu():
+    """The slowed child: a plain 1.5 s deadline would stop it, its CallClock of 1.5 s does not run out."""
+    clock, lowest, wall = _slowed_child()
     assert wall > 1.5, f'the child was not slowed down ({wall:.2f} s), so this proves nothing'
     assert lowest > 0, f'the clock ran out ({lowest:.2f} s left) although the child had waited {clock.waited():.2f} s'
 
@@ -60,16 +65,7 @@ def test_call_clock_does_not_count_time_spent_waiting_for_a_cpu():
 def test_call_clock_counts_waiting_the_workers_own_processes_cause():
     """The same slowed child, but the worker is not alone (a fork bomb makes its own worker wait): from
     then on its wait counts, so the clock runs out as a plain deadline would."""
-    with busy_machine(cpus=[0], spinners=3):
-        child = subprocess.Popen([sys.executable, '-c', 'import time\nt = time.process_time()\n'
-                                  'while time.process_time() - t < 0.6:\n    pass\n'])
-        os.sched_setaffinity(child.pid, [0])
-        clock, start = CallClock(1.5, child.pid, alone=lambda: False), time.monotonic()
-        lowest = clock.remaining()
-        while child.poll() is None:
-            lowest = min(lowest, clock.remaining())
-            time.sleep(0.05)
-        wall = time.monotonic() - start
+    clock, lowest, wall = _slowed_child(alone=lambda: False)
     assert wall > 1.7, f'the child was not slowed down ({wall:.2f} s), so this proves nothing'
     assert lowest < 0 and clock.waited() == 0.0, (lowest, clock.waited())
 
