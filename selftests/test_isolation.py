@@ -334,7 +334,8 @@ def test_hostile_submission(attack, tmp_path):
         messages = [o['message'] for o in result.outcomes if o['outcome'] != 'passed'
                     and o['question'] in expected['questions']]
         assert any(re.search(expected['message'], m) for m in messages), (attack.name, messages[:5])
-    assert not survivors(log), f'{attack.name}: processes of the worker survived the run: {survivors(log)}'
+    left = survivors(log)
+    assert not left, f'{attack.name}: processes of the worker survived the run: {left}'
     assert forged.exists() == existed, f'{attack.name} wrote {forged}'
     started = len(log.read_text().splitlines())
     assert started <= expected.get('max_workers', 10 ** 6), f'{attack.name}: {started} workers were started'

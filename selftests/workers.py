@@ -9,7 +9,7 @@ import time
 import pytest
 
 from grader.isolation import sandbox
-from grader.isolation.process import _pidns, _state, _uid
+from grader.isolation.process import _inner_pid, _pidns, _state, _uid
 
 
 def worker_log(tmp_path):
@@ -20,7 +20,8 @@ def worker_log(tmp_path):
 
 
 def survivors(log, wait=2.0):
-    """Live (not zombie) processes of the workers in ``log``; killed ones get ``wait`` seconds to be reaped."""
+    """Live (not zombie) processes of the workers in ``log``, described; killed ones get ``wait`` seconds to
+    be reaped."""
     entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     uids = {e['uid'] for e in entries if e.get('uid') is not None}
     spaces = {e['pidns'] for e in entries if e.get('pidns') is not None}
@@ -30,8 +31,18 @@ def survivors(log, wait=2.0):
         alive = [p for p in os.listdir('/proc') if p.isdigit() and (_uid(p) in uids or _pidns(p) in spaces)
                  and (_state(p) or 'Z')[0] not in 'ZX']
         if not alive or time.monotonic() > deadline:
-            return alive
+            return [_describe(p) for p in alive]
         time.sleep(0.1)
+
+
+def _describe(pid):
+    """'pid 1677 (S, pid 1 inside, uid 0): bwrap --unshare-all ...', for a failure message."""
+    try:
+        with open(f'/proc/{pid}/cmdline', 'rb') as f:
+            command = f.read(200).replace(b'\0', b' ').decode('utf-8', 'replace').strip()
+    except OSError:
+        command = '?'
+    return f'pid {pid} ({(_state(pid) or "gone")[0]}, pid {_inner_pid(pid)} inside, uid {_uid(pid)}): {command}'
 
 
 def requires_bubblewrap():

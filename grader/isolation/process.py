@@ -15,6 +15,7 @@ from grader.worker import wire
 from grader.worker.loader import MODULES, SubmissionError
 
 STARTUP_SECONDS = 120.0   # for Python and NumPy to load in a new worker, however busy the machine
+KILL_SECONDS = 60.0       # for a killed worker's processes to be gone, however busy the machine
 
 
 class WorkerProcess:
@@ -156,36 +157,59 @@ class WorkerProcess:
 
     # -- processes
     def strays(self):
-        """Processes the submission started that are still running, other than the worker itself: those in
-        the sandbox's pid namespace (bubblewrap), of the worker's uid (root) or of its session."""
-        found = []
-        for entry in os.listdir('/proc'):
-            if not entry.isdigit() or int(entry) == self.pid:
-                continue
-            state = _state(entry)
-            if state is None or state[0] in 'ZX':   # a zombie is already dead
-                continue
-            if self.pidns is not None:
-                if _pidns(entry) == self.pidns and _inner_pid(entry) not in (1, 2):   # 1: bwrap's init, 2: the worker
-                    found.append(int(entry))
-            elif (self.uid is not None and _uid(entry) == self.uid) or (self.uid is None and state[2] == self.pid):
-                found.append(int(entry))
-        return found
+        """Processes the submission started that are still running, other than the worker itself."""
+        return self._members(worker=False)
+
+    def _members(self, worker=True):
+        """The live processes of this worker: those in the sandbox's pid namespace (bubblewrap), of the
+        worker's uid (root) or of its session; ``worker=False`` leaves out the worker itself (and
+        bubblewrap's init)."""
+        return [int(e) for e in os.listdir('/proc') if e.isdigit() and self._is_member(e, worker)]
+
+    def _is_member(self, pid, worker):
+        if not worker and int(pid) == self.pid:
+            return False
+        state = _state(pid)
+        if state is None or state[0] in 'ZX':   # a zombie is already dead
+            return False
+        if self.pidns is not None:   # inside, 1 is bubblewrap's init and 2 the worker
+            return _pidns(pid) == self.pidns and (worker or _inner_pid(pid) not in (1, 2))
+        if self.uid is not None:
+            return _uid(pid) == self.uid
+        return state[2] == self.pid
+
+    def _kill_members(self, worker):
+        """SIGKILL the worker's processes through pidfds, checked again once open, so that a number the
+        system has meanwhile given to another process is never signalled."""
+        for pid in self._members(worker):
+            with contextlib.suppress(OSError):
+                fd = os.pidfd_open(pid)
+                try:
+                    if self._is_member(str(pid), worker):
+                        signal.pidfd_send_signal(fd, signal.SIGKILL)
+                finally:
+                    os.close(fd)
 
     def kill(self):
-        """Stop the worker and everything it started; returns the worker's wait status."""
+        """Stop the worker and everything it started, and wait until all of it is gone; returns the
+        worker's wait status."""
         if self.uid is not None:   # kill(-1) as the worker's uid reaches all its processes at once
             with contextlib.suppress(OSError, subprocess.SubprocessError):
                 subprocess.run(['/bin/kill', '-KILL', '-1'], user=self.uid, group=self.uid, extra_groups=[],
                                capture_output=True, timeout=10)
         with contextlib.suppress(OSError):
             os.killpg(self.pid, signal.SIGKILL)
-        for pid in self.strays():
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        self._kill_members(worker=False)
         with contextlib.suppress(OSError):
             self.proc.kill()
         self.proc.wait()
+        # Killed processes die asynchronously (bubblewrap's init, killed with its parent, first reaps the
+        # whole namespace), and on a busy machine that takes seconds: a grading run must not end, or a
+        # selftest look, while any of them still runs.
+        deadline = time.monotonic() + KILL_SECONDS
+        while self._members() and time.monotonic() < deadline:
+            self._kill_members(worker=True)
+            time.sleep(0.02)
         self.close()
         return _status(self.proc.returncode, self.bwrap)
 
