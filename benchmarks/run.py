@@ -8,6 +8,7 @@ batch throughput, and whether the same submission gets the same score every time
 Each benchmark prints one block; the numbers are wall-clock seconds on this machine, measured once
 (grading is deterministic, but the machine's load is not)."""
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,8 @@ NUMPY_PART = [q.id for q in rubric.QUESTIONS if not q.id.startswith(('1', '7'))]
 TORCH_PART = [q.id for q in rubric.QUESTIONS if q.id.startswith('7')]
 BROKEN = ('softmax-no-shift', 'backwards-bias-axis', 'batches-with-replacement')
 FEW = ['2.2.2', '2.3.1', '2.4.1']
+# broken forward / backwards: Q3-Q5 then train on the course's pieces, called across the boundary
+BROKEN_PIECES = ('forward-no-bias', 'backwards-no-deriv')
 
 
 def timed(fn, *args, **kwargs):
@@ -43,15 +46,30 @@ def student_tier(args):
 
 def isolation(args):
     """Grading the reference with the submission imported into pytest (direct) and in the isolated
-    worker, on every question: the cost of isolation, and each test's time and measured figures."""
-    direct, t_direct = timed(run_tests, 'reference')
-    isolated, t_isolated = timed(run_tests, 'reference', extra_args=['--isolate'])
+    worker, on every question: the cost of isolation, where it goes, and each test's measured figures."""
+    durations = ['--durations=0', '--durations-min=0.5']
+    direct, t_direct = timed(run_tests, 'reference', extra_args=durations)
+    isolated, t_isolated = timed(run_tests, 'reference', extra_args=['--isolate', *durations])
     print(f'reference, all questions: direct {t_direct:.1f} s ({direct.total:g}/90), isolated {t_isolated:.1f} s '
           f'({isolated.total:g}/90): isolated / direct = {t_isolated / t_direct:.2f}')
+    steps = [_steps(run.output) for run in (direct, isolated)]
+    print('per question: seconds in its tests and fixtures (steps of 0.5 s or more), direct / isolated')
+    for q in dict.fromkeys(o['question'] for o in isolated.outcomes):
+        files = {o['nodeid'].split('::')[0] for o in isolated.outcomes if o['question'] == q}
+        d, i = (sum(t for (phase, node), t in found.items() if node.split('::')[0] in files) for found in steps)
+        print(f'  {q:<6} {d:7.1f} s  {i:7.1f} s')
     print('per test (isolated run): question, seconds, what the grader measured')
     for o in isolated.outcomes:
         metrics = ', '.join(f'{k} {v:.4g}' for k, v in o.get('metrics', {}).items())
         print(f"  {o['question']:<6} {o['duration']:7.2f} s  {o['outcome']:<12} {o['nodeid'].split('/')[-1]:<70} {metrics}")
+
+
+def _steps(output):
+    """pytest's --durations lines: {(phase, node id): seconds}."""
+    found = {}
+    for seconds, phase, node in re.findall(r'^\s*([\d.]+)s (setup|call|teardown)\s+(\S+)', output, re.MULTILINE):
+        found[(phase, node)] = found.get((phase, node), 0.0) + float(seconds)
+    return found
 
 
 def parts(args):
@@ -63,6 +81,20 @@ def parts(args):
                                          ('stubs, all', paths.STUDENT, None)):
             result, seconds = timed(grade, source, Path(tmp) / label.replace(' ', ''), questions)
             print(f'grade {label}: {seconds:.1f} s, {result.score:g}/{result.max_score:g}')
+
+
+def pieces(args):
+    """Isolated grading of Q2-Q6 for the reference and for hand-ins whose Q2 pieces are broken, so that
+    later questions run on the course's pieces across the worker boundary: what that boundary costs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        impls = {'reference': 'reference'}
+        impls.update({n: str(variants.materialize(variants.by_name(n), Path(tmp) / n)) for n in BROKEN_PIECES})
+        base = None
+        for name, impl in impls.items():
+            result, seconds = timed(run_tests, impl, NUMPY_PART, extra_args=['--isolate'])
+            base = base or seconds
+            print(f'{name:<22} Q2-Q6 isolated: {seconds:6.1f} s, {result.total:g} points, {seconds / base:.2f}x the '
+                  'reference', flush=True)
 
 
 def batch(args):
@@ -94,8 +126,8 @@ def determinism(args):
                   f'{len(verdicts)} distinct verdict list(s), {time.perf_counter() - start:.0f} s')
 
 
-BENCHMARKS = {'student-tier': student_tier, 'isolation': isolation, 'parts': parts, 'batch': batch,
-              'determinism': determinism}
+BENCHMARKS = {'student-tier': student_tier, 'isolation': isolation, 'parts': parts, 'pieces': pieces,
+              'batch': batch, 'determinism': determinism}
 
 
 def main():

@@ -7,6 +7,7 @@ CPU: CPU time is the worker's own, and a call's wall time is measured by ``CallC
 the worker's run-queue delay (what other processes cost it). Wall time still catches a call that sleeps
 or waits. A machine that is slower than the one the figures were measured on gets proportionally more
 (``machine_factor``, from a short probe when grading starts)."""
+import math
 import resource
 import time
 from dataclasses import dataclass, fields, replace
@@ -128,14 +129,18 @@ class CallClock:
     has some, the wait is no longer the machine's doing (a fork bomb makes its own worker wait): the
     allowance keeps what was added back while the worker was last seen alone, and nothing more."""
 
+    REFRESH = 0.25   # seconds between looks at the worker: alone() scans /proc, and a reply of many
+                     # chunks asks for the time left at each one
+
     def __init__(self, seconds, pid=None, cap=None, alone=None):
         self.end, self.pid, self.cap, self.alone = time.monotonic() + seconds, pid, cap, alone
         self.delay = run_delay(pid) if pid else None
-        self.credited, self.crowded = 0.0, False
+        self.credited, self.crowded, self.looked = 0.0, False, -math.inf
 
     def waited(self):
-        if self.delay is None or self.crowded:
+        if self.delay is None or self.crowded or time.monotonic() - self.looked < self.REFRESH:
             return self.credited
+        self.looked = time.monotonic()
         now = run_delay(self.pid)
         if now is None:
             return self.credited

@@ -2,6 +2,7 @@
 send it requests under per-call limits, read its replies (and the calls it makes out while it works),
 and stop it with everything it started."""
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from grader.worker import wire
 from grader.worker.loader import MODULES, SubmissionError
 
 STARTUP_SECONDS = 120.0   # for Python and NumPy to load in a new worker, however busy the machine
+PIPE_BYTES = 1 << 20      # the pipes' buffers (Linux's default cap for a process without privileges)
 KILL_SECONDS = 60.0       # for a killed worker's processes to be gone, however busy the machine
 
 
@@ -42,6 +44,9 @@ class WorkerProcess:
         req_r, self.req_w = os.pipe()
         os.set_blocking(self.req_w, False)
         self.rep_r, rep_w = os.pipe()
+        for fd in (self.req_w, self.rep_r):   # arrays of many MB cross in 1 MB steps, not 64 kB ones
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self.reader = wire.Reader(self.rep_r)
         info_r, info_w = os.pipe() if self.bwrap else (None, None)
         cmd = sandbox.command(lib, handin, [str(req_r), str(rep_w)], self.uid, info_w)
