@@ -142,7 +142,7 @@ class CallClock:
             return self.credited
         self.looked = time.monotonic()
         now = run_delay(self.pid)
-        if now is None:
+        if now is None or now - self.delay <= self.credited:   # no new waiting: nothing to look into
             return self.credited
         if self.alone is not None and not self.alone():
             self.crowded = True

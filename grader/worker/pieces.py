@@ -7,14 +7,16 @@ process of its own (the reference never enters this one) and sends back the valu
 did to its dict/list arguments. ``RemoteObject`` is the same for an object that lives in another
 process (an activation function the reference was handed, say).
 
-A call sends only the parts of ``params`` the course's pieces read (SPEC.md's naming): weights and
-biases, plus the caches for backwards and the gradients and momentum for momentum_step, so that a
-training loop does not ship every cache and gradient twice per call. np.random's state goes along and
+A call sends only the parts of ``params`` the course's pieces read (SPEC.md's naming): forward and
+backwards get the weights, bias (and for backwards the cache) of their own layer; others get weights and
+biases, plus the gradients and momentum for momentum_step. A training loop then does not ship every
+layer, cache and gradient twice per call. np.random's state goes along and
 comes back for the pieces that draw, so they draw exactly the numbers they would draw inside this process."""
 import numpy as np
 
 TRANSIENT = ('cache_', 'grad_', 'm_')          # keys the pieces never read, unless listed below
 READS_ALSO = {'backwards': ('cache_',), 'momentum_step': ('grad_', 'm_')}
+ONE_LAYER = {'forward': ('W', 'b'), 'backwards': ('W', 'b', 'cache_')}   # read for the layer ``name`` only
 DRAWS = ('initialize_weights', 'get_random_batches')   # the pieces that draw from np.random
 
 
@@ -22,9 +24,11 @@ class RemoteError(Exception):
     """A call that left the worker failed; the message says where and why."""
 
 
-def _sent(piece, value):
+def _sent(piece, value, layer=None):
     if type(value) is not dict:
         return value
+    if layer is not None:   # a 1024-wide first layer would otherwise travel with every call on the last one
+        return {k: v for k, v in value.items() if k in {p + layer for p in ONE_LAYER[piece]}}
     keep = READS_ALSO.get(piece, ())
     return {k: v for k, v in value.items()
             if not (isinstance(k, str) and k.startswith(TRANSIENT) and not k.startswith(keep))}
@@ -45,8 +49,12 @@ class _Outbound:
         self._server, self._target, self._label = server, target, label
 
     def _send(self, args, kwargs, piece=''):
-        out_args = [_sent(piece, a) for a in args]
-        out_kwargs = {k: _sent(piece, v) for k, v in kwargs.items()}
+        layer = None
+        if piece in ONE_LAYER:   # forward(X, params, name='', ...) and backwards(delta, params, name='', ...)
+            layer = args[2] if len(args) > 2 else kwargs.get('name', '')
+            layer = layer if type(layer) is str else None
+        out_args = [_sent(piece, a, layer) for a in args]
+        out_kwargs = {k: _sent(piece, v, layer) for k, v in kwargs.items()}
         rng = np.random.get_state() if piece in DRAWS else None
         reply = self._server.callback({'op': 'callback', 'target': self, 'args': out_args,
                                        'kwargs': out_kwargs, 'rng': rng})
