@@ -14,6 +14,7 @@ import scipy.io
 from grader.datasets import DataError, data_dir, fonts, location, manifest, nist36, pages
 from grader.datasets import torchvision_sets
 from grader.paths import ROOT
+from selftests.ci import requires
 
 SHARED = ROOT.parent / 'shared' / 'data'
 FONTS_MISSING = len(fonts.faces(nist36.CLASSES)) < len(fonts.FACES) - 1
@@ -303,9 +304,9 @@ def test_shipped_sizes_are_modest():
     assert total < 40e6, f'fixtures/data holds {total / 1e6:.1f} MB'
 
 
-@pytest.mark.skipif(FONTS_MISSING, reason='regeneration needs the font packages: ' + fonts.INSTALL_HINT)
 def test_regeneration_is_byte_identical(no_real_data):
     """Any subset regenerates alone to the shipped bytes (each sample has its own seed), twice."""
+    requires(FONTS_MISSING, 'regeneration needs the font packages: ' + fonts.INSTALL_HINT)
     shipped = np.load(location.generated('nist36') / nist36.FILE)
     for split, idx in (('train', [0, 1, 2, 5000]), ('valid', [0, 3599])):
         first = nist36.samples(split, idx)

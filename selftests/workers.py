@@ -6,10 +6,9 @@ import json
 import os
 import time
 
-import pytest
-
 from grader.isolation import sandbox
 from grader.isolation.process import _inner_pid, _pidns, _state, _uid
+from selftests.ci import requires
 
 
 def worker_log(tmp_path):
@@ -49,6 +48,4 @@ def requires_bubblewrap():
     """For checks that need bubblewrap. CI installs it (.ci/run) and must run them; a machine without it
     grades only partly isolated (selftests/test_sandbox.py checks that), and skips them with the reason."""
     bwrap, why = sandbox.bubblewrap()
-    if bwrap is None:
-        message = f'this check needs bubblewrap ({why}); install it: apt-get install bubblewrap'
-        pytest.fail(message) if os.environ.get('CI') else pytest.skip(message)
+    requires(bwrap is None, f'this check needs bubblewrap ({why}); install it: apt-get install bubblewrap')
