@@ -1,8 +1,9 @@
-"""Benchmarks that print figures (never timed tests): how long grading takes here, what isolation costs,
-batch throughput, and whether the same submission gets the same score every time.
+"""Benchmarks that print figures (never timed tests): how long grading takes here, what isolation costs
+(for a correct hand-in, and for one whose later questions run on the course's pieces), batch throughput,
+and whether the same submission gets the same score every time.
 
-  python benchmarks/run.py                       # everything (about 25 minutes on 2 cores)
-  python benchmarks/run.py student-tier isolation
+  python benchmarks/run.py                       # everything (about 35 minutes on 2 cores)
+  python benchmarks/run.py isolation pieces
   python benchmarks/run.py determinism --repeat 20
 
 Each benchmark prints one block; the numbers are wall-clock seconds on this machine, measured once
