@@ -10,8 +10,8 @@ process (an activation function the reference was handed, say).
 A call sends only the parts of ``params`` the course's pieces read (SPEC.md's naming): forward and
 backwards get the weights, bias (and for backwards the cache) of their own layer; others get weights and
 biases, plus the gradients and momentum for momentum_step. A training loop then does not ship every
-layer, cache and gradient twice per call. np.random's state goes along and
-comes back for the pieces that draw, so they draw exactly the numbers they would draw inside this process."""
+layer, cache and gradient twice per call. np.random's state goes along and comes back for the pieces that
+draw, so they draw exactly the numbers they would draw inside this process."""
 import numpy as np
 
 TRANSIENT = ('cache_', 'grad_', 'm_')          # keys the pieces never read, unless listed below
