@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import isolation, paths
+from grader import isolation, paths, variants
 from grader.isolation import sandbox
 from grader.isolation.proxies import Handle
 from grader.limits import DEFAULT, LimitExceeded, Limits
@@ -281,6 +281,23 @@ def test_reference_gets_full_marks_and_stubs_zero_isolated():
         result = run_tests(impl, Q2, extra_args=RUN_ARGS + ['--isolate'])
         assert result.outcomes, result.output[-3000:]
         assert result.total == expected, (impl, {q: r.score for q, r in result.rows.items()}, result.output[-3000:])
+
+
+@pytest.mark.parametrize('name', ['forward-no-bias', 'backwards-no-deriv'])
+def test_later_questions_on_the_course_pieces_match_direct_mode(tmp_path, name):
+    """A hand-in whose forward or backwards fails has its later questions graded on the course's pieces:
+    imported into pytest they run in place, in the worker they are called across the boundary
+    (grader/worker/pieces.py), layer by layer. Both give the same verdicts and measured figures."""
+    handin = variants.materialize(variants.by_name(name), tmp_path / name)
+    questions = ['2.2.1', '2.3.1', '2.4.1', '2.5.1', '5.1.1']
+    direct, isolated = (run_tests(handin, questions, extra_args=RUN_ARGS + extra) for extra in ([], ['--isolate']))
+
+    def verdicts(run):   # times measured along the way differ, nothing else may
+        return {o['nodeid']: (o['outcome'], {k: v for k, v in o['metrics'].items() if 'seconds' not in k})
+                for o in run.outcomes}
+    assert verdicts(isolated) == verdicts(direct), isolated.output[-3000:]
+    # the broken piece lost its points, and the questions built on it kept theirs: the course's stood in
+    assert {q for q, row in direct.rows.items() if row.score < row.max_score} == set(variants.by_name(name).loses)
 
 
 def build(attack, folder):
