@@ -2,6 +2,7 @@
 send it requests under per-call limits, read its replies (and the calls it makes out while it works),
 and stop it with everything it started."""
 import contextlib
+import errno
 import fcntl
 import os
 import signal
@@ -185,15 +186,22 @@ class WorkerProcess:
 
     def _kill_members(self, worker):
         """SIGKILL the worker's processes through pidfds, checked again once open, so that a number the
-        system has meanwhile given to another process is never signalled."""
+        system has meanwhile given to another process is never signalled (kernels before 5.3 have no
+        pidfds: there, a plain kill)."""
         for pid in self._members(worker):
-            with contextlib.suppress(OSError):
+            try:
                 fd = os.pidfd_open(pid)
-                try:
-                    if self._is_member(str(pid), worker):
+            except (AttributeError, OSError) as exc:
+                if getattr(exc, 'errno', errno.ENOSYS) == errno.ENOSYS:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                continue   # else it is gone already
+            try:
+                if self._is_member(str(pid), worker):
+                    with contextlib.suppress(OSError):
                         signal.pidfd_send_signal(fd, signal.SIGKILL)
-                finally:
-                    os.close(fd)
+            finally:
+                os.close(fd)
 
     def kill(self):
         """Stop the worker and everything it started, and wait until all of it is gone; returns the
