@@ -54,11 +54,11 @@ def isolation(args):
     print(f'reference, all questions: direct {t_direct:.1f} s ({direct.total:g}/90), isolated {t_isolated:.1f} s '
           f'({isolated.total:g}/90): isolated / direct = {t_isolated / t_direct:.2f}')
     steps = [_steps(run.output) for run in (direct, isolated)]
-    print('per question: seconds in its tests and fixtures (steps of 0.5 s or more), direct / isolated')
-    for q in dict.fromkeys(o['question'] for o in isolated.outcomes):
-        files = {o['nodeid'].split('::')[0] for o in isolated.outcomes if o['question'] == q}
-        d, i = (sum(t for (phase, node), t in found.items() if node.split('::')[0] in files) for found in steps)
-        print(f'  {q:<6} {d:7.1f} s  {i:7.1f} s')
+    print('per test file: seconds in its tests and fixtures (steps of 0.5 s or more), direct / isolated')
+    for file in dict.fromkeys(o['nodeid'].split('::')[0] for o in isolated.outcomes):
+        questions = ','.join(dict.fromkeys(o['question'] for o in isolated.outcomes if o['nodeid'].startswith(file)))
+        d, i = (sum(t for node, t in found.items() if node.split('::')[0] == file) for found in steps)
+        print(f'  {file.split("/")[-1]:<34} {questions:<12} {d:7.1f} s  {i:7.1f} s')
     print('per test (isolated run): question, seconds, what the grader measured')
     for o in isolated.outcomes:
         metrics = ', '.join(f'{k} {v:.4g}' for k, v in o.get('metrics', {}).items())
@@ -66,10 +66,10 @@ def isolation(args):
 
 
 def _steps(output):
-    """pytest's --durations lines: {(phase, node id): seconds}."""
+    """pytest's --durations lines: {node id: seconds of its setup, call and teardown}."""
     found = {}
-    for seconds, phase, node in re.findall(r'^\s*([\d.]+)s (setup|call|teardown)\s+(\S+)', output, re.MULTILINE):
-        found[(phase, node)] = found.get((phase, node), 0.0) + float(seconds)
+    for seconds, node in re.findall(r'^\s*([\d.]+)s (?:setup|call|teardown)\s+(\S+)', output, re.MULTILINE):
+        found[node] = found.get(node, 0.0) + float(seconds)
     return found
 
 

@@ -41,7 +41,7 @@ def _describe(pid):
             command = f.read(200).replace(b'\0', b' ').decode('utf-8', 'replace').strip()
     except OSError:
         command = '?'
-    return f'pid {pid} ({(_state(pid) or "gone")[0]}, pid {_inner_pid(pid)} inside, uid {_uid(pid)}): {command}'
+    return f'pid {pid} ({(_state(pid) or ("gone",))[0]}, pid {_inner_pid(pid)} inside, uid {_uid(pid)}): {command}'
 
 
 def requires_bubblewrap():

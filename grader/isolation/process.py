@@ -187,8 +187,9 @@ class WorkerProcess:
     def _kill_members(self, worker):
         """SIGKILL the worker's processes through pidfds, checked again once open, so that a number the
         system has meanwhile given to another process is never signalled (kernels before 5.3 have no
-        pidfds: there, a plain kill)."""
-        for pid in self._members(worker):
+        pidfds: there, a plain kill). Returns how many there were."""
+        found = self._members(worker)
+        for pid in found:
             try:
                 fd = os.pidfd_open(pid)
             except (AttributeError, OSError) as exc:
@@ -202,6 +203,7 @@ class WorkerProcess:
                         signal.pidfd_send_signal(fd, signal.SIGKILL)
             finally:
                 os.close(fd)
+        return len(found)
 
     def kill(self):
         """Stop the worker and everything it started, and wait until all of it is gone; returns the
@@ -220,8 +222,7 @@ class WorkerProcess:
         # whole namespace), and on a busy machine that takes seconds: a grading run must not end, or a
         # selftest look, while any of them still runs.
         deadline = time.monotonic() + KILL_SECONDS
-        while self._members() and time.monotonic() < deadline:
-            self._kill_members(worker=True)
+        while self._kill_members(worker=True) and time.monotonic() < deadline:
             time.sleep(0.02)
         self.close()
         return _status(self.proc.returncode, self.bwrap)

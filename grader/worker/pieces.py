@@ -24,11 +24,12 @@ class RemoteError(Exception):
     """A call that left the worker failed; the message says where and why."""
 
 
-def _sent(piece, value, layer=None):
+def _sent(piece, value, only=None):
+    """The part of a dict argument the course's ``piece`` reads: the keys ``only`` if given."""
     if type(value) is not dict:
         return value
-    if layer is not None:   # a 1024-wide first layer would otherwise travel with every call on the last one
-        return {k: v for k, v in value.items() if k in {p + layer for p in ONE_LAYER[piece]}}
+    if only is not None:   # a 1024-wide first layer would otherwise travel with every call on the last one
+        return {k: v for k, v in value.items() if k in only}
     keep = READS_ALSO.get(piece, ())
     return {k: v for k, v in value.items()
             if not (isinstance(k, str) and k.startswith(TRANSIENT) and not k.startswith(keep))}
@@ -49,12 +50,12 @@ class _Outbound:
         self._server, self._target, self._label = server, target, label
 
     def _send(self, args, kwargs, piece=''):
-        layer = None
+        only = None
         if piece in ONE_LAYER:   # forward(X, params, name='', ...) and backwards(delta, params, name='', ...)
             layer = args[2] if len(args) > 2 else kwargs.get('name', '')
-            layer = layer if type(layer) is str else None
-        out_args = [_sent(piece, a, layer) for a in args]
-        out_kwargs = {k: _sent(piece, v, layer) for k, v in kwargs.items()}
+            only = {p + layer for p in ONE_LAYER[piece]} if type(layer) is str else None
+        out_args = [_sent(piece, a, only) for a in args]
+        out_kwargs = {k: _sent(piece, v, only) for k, v in kwargs.items()}
         rng = np.random.get_state() if piece in DRAWS else None
         reply = self._server.callback({'op': 'callback', 'target': self, 'args': out_args,
                                        'kwargs': out_kwargs, 'rng': rng})
