@@ -7,7 +7,6 @@ CPU: CPU time is the worker's own, and a call's wall time is measured by ``CallC
 the worker's run-queue delay (what other processes cost it). Wall time still catches a call that sleeps
 or waits. A machine that is slower than the one the figures were measured on gets proportionally more
 (``machine_factor``, from a short probe when grading starts)."""
-import math
 import resource
 import time
 from dataclasses import dataclass, fields, replace
@@ -135,7 +134,9 @@ class CallClock:
     def __init__(self, seconds, pid=None, cap=None, alone=None):
         self.end, self.pid, self.cap, self.alone = time.monotonic() + seconds, pid, cap, alone
         self.delay = run_delay(pid) if pid else None
-        self.credited, self.crowded, self.looked = 0.0, False, -math.inf
+        # the first look comes after REFRESH: a call that ends sooner needs no credit (a training loop
+        # makes thousands of such calls out of the worker, each with a clock of its own)
+        self.credited, self.crowded, self.looked = 0.0, False, time.monotonic()
 
     def waited(self):
         if self.delay is None or self.crowded or time.monotonic() - self.looked < self.REFRESH:

@@ -110,6 +110,22 @@ def test_wire_read_stops_at_the_size_limit():
         os.close(w)
 
 
+def test_a_call_out_of_the_worker_sends_back_exactly_the_dict_entries_it_changed():
+    """What a course piece did to a dict argument comes back as the entries it changed, down to one bit
+    (a -0.0 over a 0.0, the last bit of a float, a write through a strided view), and nothing it left
+    alone (a NaN included)."""
+    from grader.worker.server import _snapshot, _state
+    params = {'same': np.arange(8.0), 'nan': np.array([np.nan, 1.0]), 'sign': np.zeros(4), 'last_bit': np.ones(5),
+              'strided': np.arange(10.0)[::2], 'replaced': np.ones(3), 'text': np.array(['ab', 'c']), 'n': 1}
+    before = _snapshot([params], {})
+    params['sign'][1] = -0.0
+    params['last_bit'][4] = np.nextafter(1.0, 2.0)
+    params['strided'][0] = 5.0
+    params['replaced'] = params['replaced'].copy()
+    params['added'] = np.zeros(2)
+    assert set(_state([params], {}, before)['0']) == {'sign', 'last_bit', 'strided', 'replaced', 'added'}
+
+
 # ---------------------------------------------------------------- call semantics
 
 SUBMISSION = '''
@@ -300,15 +316,20 @@ def test_later_questions_on_the_course_pieces_match_direct_mode(tmp_path, name):
     assert {q for q, row in direct.rows.items() if row.score < row.max_score} == set(variants.by_name(name).loses)
 
 
-def build(attack, folder):
-    """The honest course files with the attack's nn.py / q2.py appended; other files copied as they are."""
+def build(attack, folder, port=None):
+    """The honest course files with the attack's nn.py / q2.py appended; other files copied as they are.
+    ``port``: the selftest's listener, given to an attack that names PORT (a free port of this run, so
+    that runs beside each other do not collide)."""
     folder.mkdir(parents=True)
     for name in ('util.py', 'nn.py', 'q2.py'):
         shutil.copyfile(paths.REFERENCE / name, folder / name)
     for path in attack.iterdir():
         if path.name in ('nn.py', 'q2.py'):
+            text = path.read_text()
+            if port is not None and 'PORT' in text:
+                text += f'\nPORT = {port}\n'
             with open(folder / path.name, 'a') as f:
-                f.write('\n\n# ---- attack ----\n' + path.read_text())
+                f.write('\n\n# ---- attack ----\n' + text)
         elif path.name != 'expected.json' and path.is_file():
             shutil.copyfile(path, folder / path.name)
     return folder
@@ -322,15 +343,14 @@ def test_hostile_submission(attack, tmp_path):
     expected = json.loads((attack / 'expected.json').read_text())
     if expected.get('needs') == 'bubblewrap':
         requires_bubblewrap()
-    folder = build(attack, tmp_path / 'handin')
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen()
+    listener.setblocking(False)
+    folder = build(attack, tmp_path / 'handin', port=listener.getsockname()[1])
     args = RUN_ARGS + ['--isolate', f"--worker-limits={expected['limits']}", *expected.get('pytest_args', [])]
     forged = paths.ROOT / 'results.json'
     existed = forged.exists()
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(('127.0.0.1', 47913))
-    listener.listen()
-    listener.setblocking(False)
     log, env = worker_log(tmp_path)
     start = time.monotonic()
     try:

@@ -18,6 +18,7 @@ Reading is bounded three ways, because the other side may be hostile: ``limit`` 
 MAX_HEAD bytes of JSON holding at most MAX_ITEMS values, nested at most MAX_DEPTH deep. Array buffers
 are read straight into fresh NumPy arrays, so a message costs about its own size once."""
 import json
+import math
 import os
 import select
 import struct
@@ -181,7 +182,7 @@ def read(reader, *, limit, resolve=None, deadline=None):
             buffers.append(bytes(reader.take(size, deadline)))
             continue
         dtype, shape = _dtype_shape(kind)
-        if size != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+        if size != math.prod(shape) * dtype.itemsize:   # exact: no int64 wrap-around
             raise WireError(f'array buffer of {size} bytes does not match shape {shape} of {dtype}')
         arr = np.empty(shape, dtype)   # a fresh aligned array, as in direct mode (SIMD rounding depends on it)
         if size:
@@ -280,7 +281,7 @@ def decode(tree, buffers, resolve=None, meta=None):
 
 def _from_bytes(buf, kind):
     dtype, shape = _dtype_shape(kind)
-    if len(buf) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+    if len(buf) != math.prod(shape) * dtype.itemsize:
         raise WireError(f'array buffer of {len(buf)} bytes does not match shape {shape} of {dtype}')
     return np.frombuffer(buf, dtype=dtype).reshape(shape).copy() if len(buf) else np.zeros(shape, dtype)
 
