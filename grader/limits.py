@@ -110,13 +110,27 @@ def for_worker(limits):
 
 # ---------------------------------------------------------------- time that load cannot use up
 
-def run_delay(pid):
-    """Seconds process ``pid``'s main thread has spent runnable but waiting for a CPU (schedstat), or None."""
+def _schedstat(pid):
+    """(seconds on a CPU, seconds runnable but waiting for one) of process ``pid``'s main thread, or None."""
     try:
         with open(f'/proc/{pid}/schedstat') as f:
-            return int(f.read().split()[1]) / 1e9
-    except (OSError, ValueError, IndexError):
+            ran, waited = f.read().split()[:2]
+        return int(ran) / 1e9, int(waited) / 1e9
+    except (OSError, ValueError, TypeError):
         return None
+
+
+def run_delay(pid):
+    """Seconds process ``pid``'s main thread has spent runnable but waiting for a CPU, or None."""
+    times = _schedstat(pid)
+    return times[1] if times else None
+
+
+def busy_time(pid):
+    """Seconds process ``pid``'s main thread has run or waited to run (what it would have cost a process
+    that waited for it), or None."""
+    times = _schedstat(pid)
+    return sum(times) if times else None
 
 
 class CallClock:
@@ -126,22 +140,32 @@ class CallClock:
 
     ``alone()``, if given, says whether the worker runs without processes of its own beside it. Once it
     has some, the wait is no longer the machine's doing (a fork bomb makes its own worker wait): the
-    allowance keeps what was added back while the worker was last seen alone, and nothing more."""
+    allowance keeps what was added back while the worker was last seen alone, and nothing more.
+
+    ``elsewhere()``, if given, is another process's busy time (busy_time: the course's worker, which the
+    worker calls over their pipe pair); what it adds during the call is added to the allowance, as the
+    time of a call out relayed by the grader is (extend)."""
 
     REFRESH = 0.25   # seconds between looks at the worker: alone() scans /proc, and a reply of many
                      # chunks asks for the time left at each one
 
-    def __init__(self, seconds, pid=None, cap=None, alone=None):
+    def __init__(self, seconds, pid=None, cap=None, alone=None, elsewhere=None):
         self.end, self.pid, self.cap, self.alone = time.monotonic() + seconds, pid, cap, alone
         self.delay = run_delay(pid) if pid else None
+        self.elsewhere, self.away = elsewhere, (elsewhere() if elsewhere else None)
         # the first look comes after REFRESH: a call that ends sooner needs no credit (a training loop
         # makes thousands of such calls out of the worker, each with a clock of its own)
-        self.credited, self.crowded, self.looked = 0.0, False, time.monotonic()
+        self.credited, self.crowded, self.looked, self.spent_away = 0.0, False, time.monotonic(), 0.0
 
     def waited(self):
-        if self.delay is None or self.crowded or time.monotonic() - self.looked < self.REFRESH:
+        if time.monotonic() - self.looked < self.REFRESH:
             return self.credited
         self.looked = time.monotonic()
+        if self.away is not None:   # (the other process cannot start during the call: it runs from before, or not)
+            now = self.elsewhere()
+            self.spent_away = max(self.spent_away, now - self.away) if now is not None else self.spent_away
+        if self.delay is None or self.crowded:
+            return self.credited
         now = run_delay(self.pid)
         if now is None or now - self.delay <= self.credited:   # no new waiting: nothing to look into
             return self.credited
@@ -153,7 +177,7 @@ class CallClock:
 
     def remaining(self):
         now = time.monotonic()
-        left = self.end + self.waited() - now
+        left = self.end + self.waited() + self.spent_away - now
         return min(left, self.cap - now) if self.cap is not None else left
 
     def extend(self, seconds):

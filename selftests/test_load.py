@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from grader.limits import CallClock, run_delay
+from grader.limits import CallClock, busy_time, run_delay
 from grader.run import run_tests
 
 SPIN = 'while True:\n    pass\n'
@@ -80,6 +80,24 @@ def test_call_clock_counts_sleeping():
     finally:
         child.kill()
         child.wait()
+
+
+def test_call_clock_credits_the_time_the_course_worker_works_and_only_that():
+    """A call waiting for the course's worker (over their pipe pair) is not charged that worker's time,
+    however long; while that worker idles, the call's own clock runs as usual."""
+    procs = [subprocess.Popen([sys.executable, '-c', code]) for code in
+             ('import time\ntime.sleep(3)', SPIN, 'import time\ntime.sleep(3)')]
+    worker, working, idle = procs
+    try:
+        credited = CallClock(1.0, worker.pid, elsewhere=lambda: busy_time(working.pid))
+        not_credited = CallClock(1.0, worker.pid, elsewhere=lambda: busy_time(idle.pid))
+        time.sleep(1.3)
+        assert credited.remaining() > 0.5, credited.remaining()
+        assert not_credited.remaining() < 0, not_credited.remaining()
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
 
 
 @pytest.mark.slow

@@ -9,20 +9,24 @@ submission running in an isolated worker process and never in the pytest process
   function that hung is not called again; a module whose top-level code hung is not imported again.
   Nothing runs past the overall grading deadline.
 - Where a question builds on earlier pieces that failed their own tests (grader.pieces), the course's
-  pieces stand in: the worker gets stand-ins that call out, and the grader has the reference's
-  functions run them in a second worker of their own. The reference never enters the submission's
-  process; the submission never touches the reference's."""
+  pieces stand in: the worker gets stand-ins that call out, over a pipe pair straight to a second
+  worker where the reference's functions run (grader.worker.link). The grader tells that worker which
+  pieces it may run, credits its time to the submission's call, and fails the call if it dies. The
+  reference never enters the submission's process; the submission never touches the reference's
+  except through the pair. The two workers start and stop together, so a pair never outlives either."""
 import ast
 import contextlib
+import fcntl
 import functools
+import os
 import time
 from pathlib import Path
 
 from grader import paths
 from grader.isolation import sandbox
-from grader.isolation.process import WorkerProcess
+from grader.isolation.process import PIPE_BYTES, WorkerProcess
 from grader.isolation.proxies import Handle, ModuleView, PieceRef, Proxy
-from grader.limits import DEFAULT, LimitExceeded, covers, seconds
+from grader.limits import DEFAULT, LimitExceeded, busy_time, covers, death_message, seconds
 from grader.pieces import Ledger
 from grader.worker import activations, wire
 from grader.worker.loader import MODULES, SubmissionError
@@ -55,6 +59,7 @@ class WorkerImplementation:
         self._hit = None
         self._student = None
         self._reference = None
+        self._pair = None          # {'submission' | 'course': (read fd, write fd)}: ends of a pair not yet handed over
         self._loaded = set()       # course modules imported in the current student worker
         self._active = {}          # level number -> [(module, name)] the course stands in for, innermost last
         self._levels = 0
@@ -114,6 +119,7 @@ class WorkerImplementation:
             if self._student is not None and self._student.alive():
                 with contextlib.suppress(SubmissionError, LimitExceeded):
                     self.request({'op': 'unpieces', 'level': number}, 'restoring the submission\'s own pieces')
+                    self._allow()
 
     # -- per test (called by the pytest plugin)
     def begin_test(self, seed, question=None, limits=DEFAULT):
@@ -127,15 +133,12 @@ class WorkerImplementation:
             found = self._student.strays()
             if found:
                 self.strays_killed += len(found)
-                self._stop_student()
+                self._stop_workers()
             return len(found)
         return 0
 
     def close(self):
-        self._stop_student()
-        if self._reference is not None:
-            self._reference.kill()
-            self._reference = None
+        self._stop_workers()
 
     # ---------------------------------------------------------------- calls
     def call(self, target, args, kwargs, call):
@@ -167,12 +170,13 @@ class WorkerImplementation:
         worker = self._worker()   # (a new worker's start-up is not the call's time)
         if self.deadline is not None and self.deadline <= time.monotonic():
             raise LimitExceeded(f'{OUT_OF_TIME}the grading deadline had passed, so {call} was not run')
-        clock = worker.clock(limits, cap=self.deadline)
+        clock = worker.clock(limits, cap=self.deadline, elsewhere=self._course_time)
         start = time.monotonic()
         try:
             reply = worker.request(message, limits, call, clock, self._on_callback)
+            self._course_alive(call, limits)
         except LimitExceeded as exc:
-            self._stop_student()
+            self._stop_workers()
             self.restarts += 1
             if exc.wall_time and clock.capped():
                 exc = LimitExceeded(f'{OUT_OF_TIME}{call} was stopped at the grading deadline')
@@ -182,7 +186,7 @@ class WorkerImplementation:
                     self.hung.setdefault(call, str(exc))
             raise exc
         except SubmissionError:
-            self._stop_student()
+            self._stop_workers()
             raise
         finally:
             self.spent[self.question] = spent + time.monotonic() - start - clock.waited()
@@ -204,28 +208,81 @@ class WorkerImplementation:
     # ---------------------------------------------------------------- the workers
     def _worker(self):
         if self._student is not None and not covers(self._student.started_with, self.limits):
-            self._stop_student()   # this test needs more than the running worker may ever use
+            self._stop_workers()   # this test needs more than the running worker may ever use
         if self._student is None or not self._student.alive():
             if self._student is not None:
-                self._stop_student()
+                self._stop_workers()
                 self.restarts += 1
-            self._student = WorkerProcess(self.root, self.limits, self._resolver(lambda: self._student, True))
+            self._student = WorkerProcess(self.root, self.limits, self._resolver(lambda: self._student, True),
+                                          self._end('submission'))
             self._student.encoder = self._encoder(lambda: self._student, True)
             self._loaded = set()
             for number in list(self._active):
                 self._send_pieces(number)
         return self._student
 
-    def _stop_student(self):
-        if self._student is not None:
-            self._student.kill()
-            self._student = None
-
     def _reference_worker(self):
-        if self._reference is None or not self._reference.alive():
-            self._reference = WorkerProcess(paths.REFERENCE, self.limits, self._resolver(lambda: self._reference, False))
+        if self._reference is not None and not self._reference.alive():
+            self._stop_workers()   # its pair died with it: the submission's worker starts again too
+        if self._reference is None:
+            self._reference = WorkerProcess(paths.REFERENCE, self.limits, self._resolver(lambda: self._reference, False),
+                                            self._end('course'), course=True)
             self._reference.encoder = self._encoder(lambda: self._reference, False)
         return self._reference
+
+    def _stop_workers(self):
+        """Stop the submission's worker and the course's: the pair between them goes with either."""
+        for worker in (self._student, self._reference):
+            if worker is not None:
+                worker.kill()
+        self._student = self._reference = None
+        for fd in [fd for ends in (self._pair or {}).values() for fd in ends]:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._pair = None
+
+    def _end(self, side):
+        """The ends of the pipe pair (grader.worker.link) for the worker of ``side`` about to start; the
+        other worker gets the other ends, now if it runs (it was started first), or when it starts."""
+        if self._pair is None:
+            up_r, up_w = os.pipe()       # submission -> course
+            down_r, down_w = os.pipe()   # course -> submission
+            for fd in (up_w, down_w):   # a layer's arrays in one step
+                with contextlib.suppress(OSError):
+                    fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+            os.set_blocking(down_w, False)   # the course's side sends with a deadline: a reader that stops costs it nothing
+            self._pair = {'submission': (down_r, up_w), 'course': (up_r, down_w)}
+        ends = self._pair.pop(side)
+        if not self._pair:
+            self._pair = None
+        return ends
+
+    def _allow(self):
+        """Tell the course's worker which pieces the pair may call: those standing in now (it starts with
+        the first)."""
+        pieces = sorted({tuple(p) for level in self._active.values() for p in level if p[1] != 'train_model'})
+        if not pieces and self._reference is None:
+            return
+        worker = self._reference_worker()
+        try:
+            reply = worker.request({'op': 'allow', 'pieces': [list(p) for p in pieces]}, self.limits,
+                                   "putting the course's pieces in place", worker.clock(self.limits, self.deadline))
+        except (LimitExceeded, SubmissionError):
+            self._stop_workers()
+            raise
+        if not reply['ok']:
+            self._stop_workers()
+            raise SubmissionError(f"the course's pieces could not be put in place: {reply.get('error')}")
+
+    def _course_time(self):
+        """Seconds the course's worker has run or waited to run: the time a call spends on the course's
+        pieces over the pair is not the submission's."""
+        return busy_time(self._reference.python_pid) if self._reference is not None else None
+
+    def _course_alive(self, call, limits):
+        """A call that used the course's worker over the pair fails if that worker died meanwhile."""
+        if self._reference is not None and not self._reference.alive():   # (request then stops both)
+            raise LimitExceeded(death_message(f"the course's pieces, run for {call},", self._reference.kill(), limits))
 
     def _ensure_loaded(self, module, call):
         """Import ``module`` (after the course modules it imports) on a request of its own, so that top-level
@@ -271,6 +328,7 @@ class WorkerImplementation:
                 usable.add(module)
         pieces = [list(p) for p in level if p[1] != 'train_model' and p[0] in usable]
         self.request({'op': 'pieces', 'level': number, 'pieces': pieces}, 'putting the course\'s pieces in place')
+        self._allow()
 
     # -- objects crossing between the grader and the two workers
     def _resolver(self, process, student):
@@ -329,8 +387,7 @@ class WorkerImplementation:
                 reply = process.request(body, None, label, process.clock(self.limits, self.deadline), self._on_callback)
             except (LimitExceeded, SubmissionError):
                 if process is self._reference:
-                    self._reference.kill()
-                    self._reference = None
+                    self._stop_workers()
                 raise
         finally:
             for number in set(self._relay) - before:   # relayed objects live as long as the call

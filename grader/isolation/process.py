@@ -23,9 +23,11 @@ KILL_SECONDS = 60.0       # for a killed worker's processes to be gone, however 
 
 class WorkerProcess:
     """One worker over the course files of ``root``. Dies with the first limit hit or crash; the client
-    starts another. ``resolve(tag)`` turns the tags it sends (handles, refs) into grader-side objects."""
+    starts another. ``resolve(tag)`` turns the tags it sends (handles, refs) into grader-side objects.
+    ``pair``: its ends (read, write) of the pipe pair to the other worker (grader.worker.link), handed
+    over (closed here); ``course``: this worker serves the course's pieces over it."""
 
-    def __init__(self, root, limits, resolve):
+    def __init__(self, root, limits, resolve, pair, course=False):
         self.started_with = limits
         self.resolve = resolve
         self.bwrap = sandbox.bubblewrap()[0] is not None
@@ -50,13 +52,14 @@ class WorkerProcess:
                 fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self.reader = wire.Reader(self.rep_r)
         info_r, info_w = os.pipe() if self.bwrap else (None, None)
-        cmd = sandbox.command(lib, handin, [str(req_r), str(rep_w)], self.uid, info_w)
+        cmd = sandbox.command(lib, handin, [str(req_r), str(rep_w), *map(str, pair), 'course' if course else 'submission'],
+                              self.uid, info_w)
         home = '/tmp/home' if self.bwrap else str(scratch / 'home')
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd='/' if self.bwrap else scratch,
-            pass_fds=tuple(fd for fd in (req_r, rep_w, info_w) if fd is not None), env=sandbox.environment(home),
+            pass_fds=tuple(fd for fd in (req_r, rep_w, *pair, info_w) if fd is not None), env=sandbox.environment(home),
             start_new_session=True, preexec_fn=sandbox.preexec(limits, self.uid))
-        for fd in (req_r, rep_w, out, info_w):
+        for fd in (req_r, rep_w, *pair, out, info_w):
             if fd is not None:
                 os.close(fd)
         self.pidns = sandbox.read_info(info_r) if self.bwrap else None
@@ -139,9 +142,9 @@ class WorkerProcess:
             raise SubmissionError(f'{call}: the worker sent a malformed reply; it was stopped')
         return reply
 
-    def clock(self, limits, cap=None):
-        """A CallClock for one call of this worker under ``limits``."""
-        return CallClock(limits.wall_seconds, self.python_pid, cap, alone=lambda: not self.strays())
+    def clock(self, limits, cap=None, elsewhere=None):
+        """A CallClock for one call of this worker under ``limits`` (``elsewhere``: see CallClock)."""
+        return CallClock(limits.wall_seconds, self.python_pid, cap, alone=lambda: not self.strays(), elsewhere=elsewhere)
 
     def outgoing(self, obj):
         """Grader-side objects of this worker as the worker knows them (set by the client)."""
@@ -159,7 +162,12 @@ class WorkerProcess:
         return LimitExceeded(death_message(call, self.kill(), limits))
 
     def alive(self):
-        return self.proc.poll() is None
+        """Is the worker's Python running? (Its sandbox notices a death a moment later: a grader that asks
+        right after the other worker of a pair saw it die must already hear no.)"""
+        if self.proc.poll() is not None:
+            return False
+        state = _state(self.python_pid) if self.python_pid is not None else ('R',)
+        return state is not None and state[0] not in 'ZX'
 
     # -- processes
     def strays(self):

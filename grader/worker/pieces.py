@@ -2,10 +2,11 @@
 
 When a later question is graded and one of the earlier pieces it builds on failed its own tests, the
 grader puts a ``RemotePiece`` where the submission's function was (in every course module that refers
-to it). Calling it sends the arguments out; the grader has the reference's function run them in a
-process of its own (the reference never enters this one) and sends back the value and what the call
-did to its dict/list arguments. ``RemoteObject`` is the same for an object that lives in another
-process (an activation function the reference was handed, say).
+to it). Calling it sends the arguments out, over a pipe pair straight to the course's worker
+(grader.worker.link), where the reference's function runs (the reference never enters this process);
+the value comes back with what the call did to its dict/list arguments. ``LinkObject`` is the other
+way: an object of the hand-in's worker that the course's function was handed (an activation function).
+``RemoteObject`` is an object of another process reached through the grader.
 
 A call sends only the parts of ``params`` the course's pieces read (SPEC.md's naming): forward and
 backwards get the weights, bias (and for backwards the cache) of their own layer; others get weights and
@@ -22,6 +23,10 @@ DRAWS = ('initialize_weights', 'get_random_batches')   # the pieces that draw fr
 
 class RemoteError(Exception):
     """A call that left the worker failed; the message says where and why."""
+
+
+class Closed(Exception):
+    """The pair to the course's worker is gone (that worker stopped, or this side dropped the pair)."""
 
 
 def _sent(piece, value, only=None):
@@ -46,8 +51,11 @@ def _restore(args, kwargs, state):
 
 
 class _Outbound:
-    def __init__(self, server, target, label):
-        self._server, self._target, self._label = server, target, label
+    """A call that leaves this process over ``channel`` (a function: message -> answer): the grader's
+    pipe (server.callback) or the pair to the course's worker (grader.worker.link)."""
+
+    def __init__(self, channel, op, target, label):
+        self._channel, self._op, self._target, self._label = channel, op, target, label
 
     def _send(self, args, kwargs, piece=''):
         only = None
@@ -57,8 +65,10 @@ class _Outbound:
         out_args = [_sent(piece, a, only) for a in args]
         out_kwargs = {k: _sent(piece, v, only) for k, v in kwargs.items()}
         rng = np.random.get_state() if piece in DRAWS else None
-        reply = self._server.callback({'op': 'callback', 'target': self, 'args': out_args,
-                                       'kwargs': out_kwargs, 'rng': rng})
+        try:
+            reply = self._channel({'op': self._op, 'target': self, 'args': out_args, 'kwargs': out_kwargs, 'rng': rng})
+        except Closed as exc:
+            raise RemoteError(f'{self._label} could not be reached: {exc}') from None
         if reply.get('rng') is not None:
             np.random.set_state(reply['rng'])
         if not reply.get('ok'):
@@ -68,10 +78,11 @@ class _Outbound:
 
 
 class RemotePiece(_Outbound):
-    """The course's ``module.name``, run outside this process."""
+    """The course's ``module.name``, run by the course's worker (over the pair, grader.worker.link)."""
 
     def __init__(self, server, module, name):
-        super().__init__(server, {'$': 'ref', 'module': module, 'name': name}, f"the course's {name}")
+        super().__init__(server.link.call, 'call', {'$': 'ref', 'module': module, 'name': name},
+                         f"the course's {name}")
         self.harness_piece = (module, name)
         self.__name__ = self.__qualname__ = name
 
@@ -83,10 +94,10 @@ class RemotePiece(_Outbound):
 
 
 class RemoteObject(_Outbound):
-    """An object that lives in another process; it can be called, nothing else."""
+    """An object that lives in another process, reached through the grader; it can be called, nothing else."""
 
     def __init__(self, server, number):
-        super().__init__(server, {'$': 'remote', 'id': number}, 'a function passed across the grader')
+        super().__init__(server.callback, 'callback', {'$': 'remote', 'id': number}, 'a function passed across the grader')
         self.harness_remote = number
 
     def __call__(self, *args, **kwargs):
@@ -94,3 +105,18 @@ class RemoteObject(_Outbound):
 
     def __repr__(self):
         return '<a function living in another process>'
+
+
+class LinkObject(_Outbound):
+    """On the course's side of the pair: an object of the hand-in's worker (its own activation function,
+    say), called across the pair."""
+
+    def __init__(self, link, number):
+        super().__init__(link.call, 'call', {'$': 'handle', 'id': number}, 'a function of the submission')
+        self.link, self.number = link, number
+
+    def __call__(self, *args, **kwargs):
+        return self._send(args, kwargs)
+
+    def __repr__(self):
+        return '<a function of the submission, living in its own process>'

@@ -4,7 +4,8 @@ Started by grader.isolation from a copy of this package and of the hand-in's cou
 sandbox. It serves requests read from one pipe and answers on another, in grader.worker.wire's
 plain-data format; what the submission prints goes to a captured file, never to the protocol. It
 decides nothing: the trusted side checks every answer. The same code serves the reference's pieces
-from a process of their own (see grader.worker.pieces).
+from a process of their own (the course's worker), to the hand-in's worker over a pipe pair between the
+two (grader.worker.pieces, grader.worker.link).
 
 Requests (dicts, each with a 'seq' and optional 'limits' and 'release'):
   load      import a course module (its top-level code runs here, under this request's limits)
@@ -15,33 +16,39 @@ Requests (dicts, each with a 'seq' and optional 'limits' and 'release'):
   stage     a file put in this process's torch cache (a checkpoint the submission may load)
   pieces    put RemotePieces where the submission's own functions were (a numbered level; a level the
             worker has is not put in twice); unpieces undoes a level
+  allow     (the course's worker) the pieces it may run for calls over the pair (grader.worker.link)
   import    a handle to torch, for a training loop the grader drives from outside
 Replies: {'ok': True, 'value': ..., 'state': {arg index or keyword: final dict/list argument}} or
 {'ok': False, 'error': {type, message, where, kind}}, plus 'violations' (grader.worker.rules).
-While a call runs, a RemotePiece sends {'op': 'callback', ...} the other way and serves requests until
-the grader's {'op': 'answer', ...} comes back."""
+While a call runs, a RemoteObject sends {'op': 'callback', ...} the other way and serves requests until
+the grader's {'op': 'answer', ...} comes back; a RemotePiece calls the course's worker over the pair."""
 import contextlib
 import errno
 import os
+import select
 import sys
 import traceback
 
 import numpy as np
 
 from grader.worker import activations, limits, probes, rules, wire
+from grader.worker.link import Link
 from grader.worker.loader import Loader, course_frame
-from grader.worker.pieces import RemoteObject, RemotePiece
+from grader.worker.pieces import Closed, RemoteObject, RemotePiece
 
 REQUEST_LIMIT = 4 << 30
 IMPORTABLE = ('torch',)   # what 'import' may hand out
 
 
 class Server:
-    def __init__(self, root, rfd, wfd):
+    def __init__(self, root, rfd, wfd, link_r, link_w, course=False):
         self.loader = Loader(root)
         self.reader, self.wfd = wire.Reader(rfd), wfd
         self.handles, self.next_handle = {}, 1
         self.installed = {}   # level -> what Loader.restore needs to undo its stand-ins
+        self.limits = None    # the last limits the grader sent (the course's worker applies them to each call over the pair)
+        self.link = Link(self, link_r, link_w, course)
+        self.course = course
 
     # -- plain data <-> objects
     def resolve(self, tag):
@@ -84,15 +91,29 @@ class Server:
         self.send({'ready': True})   # the grader counts no call's time before this
         while True:
             try:
-                self.dispatch(self.receive())
+                if self._from_pair():
+                    with contextlib.suppress(Closed):   # a broken pair is dropped; the grader's pipe goes on
+                        self.link.serve_next()
+                else:
+                    self.dispatch(self.receive())
             except EOFError:
                 return
+
+    def _from_pair(self):
+        """Is the next message the pair's (the course's worker serves both its pipes as messages come)?"""
+        if not (self.course and self.link.open) or self.reader.pending:
+            return False
+        if self.link.reader.pending:
+            return True
+        ready = select.select([self.reader.fd, self.link.fd], [], [])[0]
+        return self.reader.fd not in ready
 
     def dispatch(self, request):
         for number in request.get('release') or ():
             self.handles.pop(number, None)
         if request.get('limits'):
-            limits.apply(request['limits'])
+            self.limits = request['limits']
+            limits.apply(self.limits)
         reply = self.handle(request)
         reply['seq'] = request.get('seq')
         reply['violations'] = rules.collect()
@@ -126,6 +147,8 @@ class Server:
             return self.run(lambda: self.install(int(request['level']), [tuple(p) for p in request['pieces']]))
         if op == 'unpieces':
             return self.run(lambda: self.uninstall(int(request['level'])))
+        if op == 'allow' and self.course:
+            return self.run(lambda: self.allow([tuple(p) for p in request['pieces']]))
         if op == 'import' and request.get('module') in IMPORTABLE:
             return self.run(lambda: __import__(request['module']))
         return {'ok': False, 'error': {'type': 'ProtocolError', 'message': f'unknown op {op!r}', 'kind': 'wire',
@@ -142,6 +165,10 @@ class Server:
             fn = getattr(self.loader.module(module), name)
         else:
             fn = self.handles[target] if not isinstance(target, dict) else self.resolve(target)
+        return self.invoke(fn, request)
+
+    def invoke(self, fn, request):
+        """Call ``fn`` with the request's args and kwargs (and np.random's state or seed); the reply."""
         if request.get('rng') is not None:
             np.random.set_state(request['rng'])
         elif request.get('seed') is not None:
@@ -167,7 +194,11 @@ class Server:
             reply = {'ok': False, 'error': describe(exc)}
         return reply
 
-    # -- the course's pieces, served from outside (grader.worker.pieces)
+    # -- the course's pieces, served from outside (grader.worker.pieces, grader.worker.link)
+    def allow(self, pieces):
+        """The course's worker: the pieces the pair may call from now on."""
+        self.link.allowed = {(m, n): getattr(self.loader.module(m), n) for m, n in pieces}
+
     def install(self, level, pieces):
         if level not in self.installed:
             self.installed[level] = self.loader.substitute({(m, n): RemotePiece(self, m, n) for m, n in pieces})
@@ -229,11 +260,12 @@ def describe(exc):
     return {'type': type(exc).__name__[:100], 'message': message, 'where': course_frame(exc), 'kind': kind}
 
 
-def main(root, rfd, wfd):
-    rfd, wfd = int(rfd), int(wfd)
-    os.set_inheritable(rfd, False)
-    os.set_inheritable(wfd, False)
+def main(root, rfd, wfd, link_r, link_w, side):
+    """``side``: 'course' (the reference's pieces, served over the pair) or 'submission'."""
+    fds = [int(fd) for fd in (rfd, wfd, link_r, link_w)]
+    for fd in fds:
+        os.set_inheritable(fd, False)
     with contextlib.suppress(Exception):
         sys.stdin.close()
         os.close(0)
-    Server(root, rfd, wfd).serve()
+    Server(root, *fds, course=side == 'course').serve()
