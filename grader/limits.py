@@ -161,9 +161,10 @@ class CallClock:
         if time.monotonic() - self.looked < self.REFRESH:
             return self.credited
         self.looked = time.monotonic()
-        if self.away is not None:   # (the other process cannot start during the call: it runs from before, or not)
-            now = self.elsewhere()
-            self.spent_away = max(self.spent_away, now - self.away) if now is not None else self.spent_away
+        # (the other process cannot start during the call: it ran when the clock started, or it is not counted)
+        now = self.elsewhere() if self.away is not None else None
+        if now is not None:
+            self.spent_away = max(self.spent_away, now - self.away)
         if self.delay is None or self.crowded:
             return self.credited
         now = run_delay(self.pid)

@@ -30,6 +30,7 @@ from grader.limits import DEFAULT, LimitExceeded, busy_time, covers, death_messa
 from grader.pieces import Ledger
 from grader.worker import activations, wire
 from grader.worker.loader import MODULES, SubmissionError
+from grader.worker.pieces import brief
 
 ENV_VAR = 'NN_ISOLATE'
 _ACTIVATIONS = {id(fn): name for name, fn in activations.REGISTRY.items()}
@@ -393,8 +394,7 @@ class WorkerImplementation:
             for number in set(self._relay) - before:   # relayed objects live as long as the call
                 self._relay.pop(number, None)
         if process is self._reference and not reply['ok']:
-            error = reply.get('error') or {}
-            return _refused(f"{error.get('type', 'Exception')}: {str(error.get('message', ''))[:500]}")
+            return _refused(brief(reply.get('error') or {}))
         return {k: reply.get(k) for k in ('ok', 'value', 'state', 'rng', 'error')}
 
 

@@ -166,7 +166,9 @@ class WorkerProcess:
         right after the other worker of a pair saw it die must already hear no.)"""
         if self.proc.poll() is not None:
             return False
-        state = _state(self.python_pid) if self.python_pid is not None else ('R',)
+        if self.python_pid is None:   # (not found at start: the sandbox's own answer is all there is)
+            return True
+        state = _state(self.python_pid)
         return state is not None and state[0] not in 'ZX'
 
     # -- processes

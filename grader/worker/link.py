@@ -15,11 +15,12 @@ Messages: {'op': 'call', 'target', 'args', 'kwargs', 'rng'} and {'op': 'answer',
 'state', 'rng', 'error'}; while a call waits for its answer, calls from the other side are served (the
 course's forward calling the hand-in's own activation function, say: the hand-in's objects cross as
 handles, valid for the call that sent them)."""
+import contextlib
 import os
 import time
 
 from grader.worker import activations, limits, wire
-from grader.worker.pieces import Closed, LinkObject
+from grader.worker.pieces import Closed, LinkObject, brief
 
 LINK_SECONDS = 60.0   # for one message from the hand-in's side to arrive whole once it has begun
 LIMIT = 4 << 30       # bytes of one message (the worker's memory limit stops it sooner)
@@ -77,8 +78,7 @@ class Link:
         reply = self.server.invoke(fn, {**request, 'changes_only': True})
         answer = {'op': 'answer', **{k: reply[k] for k in ('ok', 'value', 'state', 'rng') if k in reply}}
         if not reply['ok']:
-            error = reply['error']
-            answer['error'] = f"{error['type']}: {error['message'][:500]}"
+            answer['error'] = brief(reply['error'])
         self._send(answer)
 
     def _allowed(self, fn):
@@ -141,7 +141,5 @@ class Link:
         if self.open:
             self.open = False
             for fd in (self.reader.fd, self.wfd):
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass

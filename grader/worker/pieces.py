@@ -29,6 +29,11 @@ class Closed(Exception):
     """The pair to the course's worker is gone (that worker stopped, or this side dropped the pair)."""
 
 
+def brief(error):
+    """A failed call's error dict (server.describe) as the line its caller is told: 'Type: message'."""
+    return f"{error.get('type', 'Exception')}: {str(error.get('message', ''))[:500]}"
+
+
 def _sent(piece, value, only=None):
     """The part of a dict argument the course's ``piece`` reads: the keys ``only`` if given."""
     if type(value) is not dict:

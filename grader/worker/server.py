@@ -48,7 +48,6 @@ class Server:
         self.installed = {}   # level -> what Loader.restore needs to undo its stand-ins
         self.limits = None    # the last limits the grader sent (the course's worker applies them to each call over the pair)
         self.link = Link(self, link_r, link_w, course)
-        self.course = course
 
     # -- plain data <-> objects
     def resolve(self, tag):
@@ -101,7 +100,7 @@ class Server:
 
     def _from_pair(self):
         """Is the next message the pair's (the course's worker serves both its pipes as messages come)?"""
-        if not (self.course and self.link.open) or self.reader.pending:
+        if not (self.link.course and self.link.open) or self.reader.pending:
             return False
         if self.link.reader.pending:
             return True
@@ -147,7 +146,7 @@ class Server:
             return self.run(lambda: self.install(int(request['level']), [tuple(p) for p in request['pieces']]))
         if op == 'unpieces':
             return self.run(lambda: self.uninstall(int(request['level'])))
-        if op == 'allow' and self.course:
+        if op == 'allow' and self.link.course:
             return self.run(lambda: self.allow([tuple(p) for p in request['pieces']]))
         if op == 'import' and request.get('module') in IMPORTABLE:
             return self.run(lambda: __import__(request['module']))
