@@ -247,9 +247,11 @@ def test_batch_gradebook_keeps_every_run(tmp_path):
         for p in bob.glob('*.py'):
             zf.write(p, f'bob-hw/{p.name}')
     out = tmp_path / 'out'
+    said = []   # what both runs printed: a hand-in not graded is named there with the reason
     for _ in range(2):
         proc = cli('batch', folder, '--jobs', 2, '--out', out, '--only', '2.2.2,2.4.1')
         assert proc.returncode == 0, proc.stderr
+        said.append(proc.stdout)
     assert '3/3' in proc.stderr, 'a progress bar on stderr'
     with open(out / 'gradebook.csv') as f:
         rows = {r['submission']: r for r in csv.DictReader(f)}
@@ -257,8 +259,8 @@ def test_batch_gradebook_keeps_every_run(tmp_path):
                                                                'carol': 3.0}
     assert float(rows['bob']['2.2.2']) < 3
     with sqlite3.connect(out / 'gradebook.sqlite') as db:
-        runs = db.execute('SELECT submission, harness, checksum, graded_at FROM runs').fetchall()
-    assert len(runs) == 6 and all(h and len(c) == 64 and t for _, h, c, t in runs)
+        runs = db.execute('SELECT submission, harness, checksum, graded_at, error FROM runs').fetchall()
+    assert len(runs) == 6 and all(h and len(c) == 64 and t and not e for _, h, c, t, e in runs), (runs, said)
     assert (out / 'histogram.png').stat().st_size > 1000
     with open(out / 'pass_rates.csv') as f:
         rates = {r['question']: float(r['all_passed_share']) for r in csv.DictReader(f)}

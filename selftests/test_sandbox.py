@@ -2,17 +2,19 @@
 what it can leave behind, that no reference code is ever within its reach, and that the code shipped
 into it is one self-contained package."""
 import ast
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
 from grader import isolation, paths
-from grader.isolation import sandbox
+from grader.isolation import process, sandbox
 from grader.limits import Limits
 from grader.run import run_tests
 from selftests.workers import requires_bubblewrap as _requires_bubblewrap, survivors, worker_log
@@ -419,3 +421,82 @@ print(outcomes, int(peak) // 1024)
     outcomes, peak_mb = proc.stdout.strip().rsplit(' ', 1)
     assert outcomes == "['SubmissionError', 'ndarray', 'SubmissionError', 'ndarray']", proc.stdout
     assert int(peak_mb) < 1536, f'the grader peaked at {peak_mb} MB'
+
+
+def _bare_sandbox():
+    """A bubblewrap sandbox that sleeps in a pid namespace of its own: (process, namespace inode, host
+    pid of its init)."""
+    info_r, info_w = os.pipe()
+    proc = subprocess.Popen(['bwrap', '--unshare-pid', '--die-with-parent', '--ro-bind', '/', '/', '--proc', '/proc',
+                             '--info-fd', str(info_w), 'sleep', '60'], pass_fds=(info_w,))
+    os.close(info_w)
+    namespace, init = sandbox.read_info(info_r)
+    return proc, namespace, init
+
+
+def _pid_namespace():
+    """A process that sleeps in a new pid namespace (and no other new namespace, so that it takes just
+    one inode): (the unshare process, the namespace's inode)."""
+    proc = subprocess.Popen(['unshare', '--pid', '--fork', 'sleep', '60'])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError, IndexError):   # (no child yet)
+            with open(f'/proc/{proc.pid}/task/{proc.pid}/children') as f:
+                child = int(f.read().split()[0])
+            return proc, process._pidns(child)
+        time.sleep(0.02)
+    proc.kill()
+    raise AssertionError('unshare --pid --fork did not start its child within 30 s')
+
+
+def test_a_dead_workers_namespace_names_no_other_sandbox(tmp_path):
+    """The kernel gives a freed namespace's inode to the next namespace made (the lowest free number). A
+    worker whose sandbox died holds its pid namespace until it is closed, so the inode by which its
+    processes are found (and killed) names no other grading's sandbox meanwhile. Without that, one of
+    the namespaces made here after the death gets the same inode and the dead worker counts (and would
+    kill) that sandbox's processes as its own."""
+    _requires_bubblewrap()
+    handin = tmp_path / 'handin'
+    handin.mkdir()
+    (handin / 'nn.py').write_text('import os\ndef pid():\n    return os.getpid()\n')
+    impl = isolation.WorkerImplementation(handin)
+    impl.begin_test(0, '2.2.2', Limits(wall=60))
+    others = []
+    try:
+        assert impl.module('nn').pid() == 2
+        worker = impl._student
+        init = next(int(p) for p in os.listdir('/proc') if p.isdigit() and process._pidns(p) == worker.pidns
+                    and process._inner_pid(p) == 1)
+        os.kill(init, 9)   # the kernel then kills the rest of the sandbox
+        deadline = time.monotonic() + 30
+        while (process._state(worker.python_pid) or 'Z')[0] not in 'ZX' and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)   # the kernel frees a dead namespace's inode a moment later
+        while len(others) < 64 and (not others or others[-1][1] < worker.pidns):   # up to and past the inode
+            others.append(_pid_namespace())
+        assert worker.pidns not in [ns for _, ns in others], 'a new namespace got the inode the worker holds'
+        assert worker._members() == []
+    finally:
+        for proc, _ in others:
+            proc.kill()
+            proc.wait()
+        impl.close()
+
+
+def test_survivors_count_a_logged_namespace_only_while_its_own_init_runs(tmp_path):
+    """The selftests' check that nothing outlives a grading run (selftests.workers.survivors) does not
+    take a later sandbox that got a logged namespace's inode for a survivor: the inode counts only with
+    the init (pid and start time) logged with it."""
+    _requires_bubblewrap()
+    proc, namespace, init = _bare_sandbox()
+    try:
+        log = tmp_path / 'workers.jsonl'
+        entry = {'uid': None, 'pidns': namespace, 'init': [init, process._started(init)]}
+        log.write_text(json.dumps(entry) + '\n')
+        found = survivors(log, wait=0)   # the check does see a live sandbox as a survivor
+        assert any(f.startswith(f'pid {init} ') for f in found), found
+        log.write_text(json.dumps(dict(entry, init=[init, process._started(init) - 1])) + '\n')
+        assert survivors(log, wait=0) == [], 'an earlier namespace with this inode is not this sandbox'
+    finally:
+        proc.kill()
+        proc.wait()

@@ -7,7 +7,7 @@ import os
 import time
 
 from grader.isolation import sandbox
-from grader.isolation.process import _inner_pid, _pidns, _state, _uid
+from grader.isolation.process import _inner_pid, _pidns, _started, _state, _uid
 from selftests.ci import requires
 
 
@@ -23,15 +23,28 @@ def survivors(log, wait=2.0):
     be reaped."""
     entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     uids = {e['uid'] for e in entries if e.get('uid') is not None}
-    spaces = {e['pidns'] for e in entries if e.get('pidns') is not None}
     assert entries, f'{log} names no worker, so this check would prove nothing'
     deadline = time.monotonic() + wait
     while True:
+        spaces = _ours(entries)
         alive = [p for p in os.listdir('/proc') if p.isdigit() and (_uid(p) in uids or _pidns(p) in spaces)
                  and (_state(p) or 'Z')[0] not in 'ZX']
         if not alive or time.monotonic() > deadline:
             return [_describe(p) for p in alive]
         time.sleep(0.1)
+
+
+def _ours(entries):
+    """The logged pid namespaces that are still the workers' own: the kernel gives a freed namespace's
+    inode to the next one made (perhaps another grading's worker), so an inode counts only while the
+    init logged with it, the same pid started at the same time, still runs in it. (When a namespace's
+    init dies, the kernel kills everything else in it.)"""
+    spaces = set()
+    for e in entries:
+        init = e.get('init')
+        if e.get('pidns') is not None and init and _pidns(init[0]) == e['pidns'] and _started(init[0]) == init[1]:
+            spaces.add(e['pidns'])
+    return spaces
 
 
 def _describe(pid):

@@ -62,8 +62,11 @@ class WorkerProcess:
         for fd in (req_r, rep_w, *pair, out, info_w):
             if fd is not None:
                 os.close(fd)
-        self.pidns = sandbox.read_info(info_r) if self.bwrap else None
-        sandbox.log_identity(self.uid, self.pidns)
+        self.pidns, init = sandbox.read_info(info_r) if self.bwrap else (None, None)
+        sandbox.log_identity(self.uid, self.pidns, init and [init, _started(init)])
+        self._pinned = _pin(init, self.pidns)
+        if self._pinned is None:   # (its sandbox is gone: _wait_ready says so) an inode not held names nothing
+            self.pidns = None
         self.pid = self.proc.pid
         self.seq = 0
         self.last_output = ''
@@ -238,12 +241,38 @@ class WorkerProcess:
         return _status(self.proc.returncode, self.bwrap)
 
     def close(self):
-        for fd in ('req_w', 'rep_r', 'output'):
+        for fd in ('req_w', 'rep_r', 'output', '_pinned'):
             with contextlib.suppress(OSError, TypeError):
                 os.close(getattr(self, fd))
             setattr(self, fd, None)
         import shutil
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _pin(init, namespace):
+    """An fd holding the sandbox's pid namespace, so that its inode, by which the worker's processes are
+    found (and killed), names no other namespace until this worker is closed: the kernel gives a freed
+    namespace's inode to the next one made, which may be another grading's worker. None if the sandbox's
+    init is gone already (or its pid was taken since, so that the inode differs): the worker did not start."""
+    if init is None:
+        return None
+    try:
+        fd = os.open(f'/proc/{init}/ns/pid', os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if os.fstat(fd).st_ino != namespace:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _started(pid):
+    """A process's start time (clock ticks since boot): with its pid, a name no later process has."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return int(f.read().rsplit(')', 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _state(pid):

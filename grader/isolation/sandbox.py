@@ -245,8 +245,8 @@ def preexec(limits, uid):
 
 
 def read_info(fd, timeout=30.0):
-    """bwrap's --info-fd report: the pid namespace's inode (the worker's processes are those in it), or
-    None if bubblewrap did not start."""
+    """bwrap's --info-fd report as (the pid namespace's inode, the host pid of the sandbox's init), or
+    (None, None) if bubblewrap did not start."""
     import select
     import time
     text, deadline = b'', time.monotonic() + timeout
@@ -259,16 +259,19 @@ def read_info(fd, timeout=30.0):
                 break
             text += chunk
             with contextlib.suppress(ValueError, KeyError, TypeError):
-                return int(json.loads(text)['pid-namespace'])
+                info = json.loads(text)
+                return int(info['pid-namespace']), int(info['child-pid'])
     finally:
         os.close(fd)
-    return None
+    return None, None
 
 
-def log_identity(uid, namespace):
-    """Append this worker's uid and pid namespace to $NN_WORKER_LOG, so that a selftest can tell its own
-    workers' processes from anything else running on the machine."""
+def log_identity(uid, namespace, init=None):
+    """Append this worker's uid, pid namespace and the (pid, start time) of that namespace's init to
+    $NN_WORKER_LOG, so that a selftest can tell its own workers' processes from anything else running
+    on the machine. (The kernel gives a freed namespace's inode to the next new one, so the inode alone
+    could later name another grading's worker; its init's start time tells them apart.)"""
     path = os.environ.get(LOG_ENV)
     if path:
         with open(path, 'a') as f:
-            f.write(json.dumps({'uid': uid, 'pidns': namespace}) + '\n')
+            f.write(json.dumps({'uid': uid, 'pidns': namespace, 'init': init}) + '\n')
