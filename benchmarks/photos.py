@@ -1,0 +1,101 @@
+"""How well the reference reads the course's real page photos (issue 14): per photo, the boxes the
+reference findLetters finds against the characters of its text, the share of characters read right
+(grader.evaluate.char_accuracy, as test_q4_read_page measures it) and the characters most often read
+wrong, from an alignment of the page as read with its text.
+
+  NN_DATA_DIR=../shared/data python benchmarks/photos.py              # the shipped weights (fixtures/q4)
+  NN_DATA_DIR=../shared/data python benchmarks/photos.py --recipe 2   # and a NIST36 stand-in drawn with
+                                                                      # glyph recipe 2 (needs the fonts)
+
+With ``--recipe N`` the stand-in is drawn again with recipe N of grader/datasets/glyphs.py (same seed and
+sizes as the shipped one) into a temporary folder, the course's MLP is trained on it as fixtures/q4 trains
+the shipped weights, and the same table follows for those weights: the "after" of a change to the
+stand-in, before anything shipped is regenerated. The photos' text never feeds a choice here."""
+import argparse
+import collections
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from grader import evaluate, fixtures  # noqa: E402
+from grader.datasets import glyphs, nist36, pages  # noqa: E402
+from grader.fixtures import q4 as q4_fixtures  # noqa: E402
+from grader.impl import reference_module  # noqa: E402
+
+KEYS = ('Wlayer1', 'blayer1', 'Woutput', 'boutput')
+
+
+def substitutions(read, truth):
+    """(true character, character read) for each character read wrong, from a least-cost alignment of
+    the page as read with its text (spaces ignored, as char_accuracy does); a character missed or added
+    is ('X', '-') or ('-', 'X'). As many pairs as char_accuracy counts errors."""
+    a, b = ''.join(truth).replace(' ', '').upper(), ''.join(read).replace(' ', '').upper()
+    cost = np.zeros((len(a) + 1, len(b) + 1), int)
+    cost[:, 0], cost[0, :] = np.arange(len(a) + 1), np.arange(len(b) + 1)
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost[i, j] = min(cost[i - 1, j] + 1, cost[i, j - 1] + 1, cost[i - 1, j - 1] + (a[i - 1] != b[j - 1]))
+    pairs, i, j = [], len(a), len(b)
+    while i or j:
+        if i and j and cost[i, j] == cost[i - 1, j - 1] + (a[i - 1] != b[j - 1]):
+            if a[i - 1] != b[j - 1]:
+                pairs.append((a[i - 1], b[j - 1]))
+            i, j = i - 1, j - 1
+        elif i and cost[i, j] == cost[i - 1, j] + 1:
+            pairs.append((a[i - 1], '-'))
+            i -= 1
+        else:
+            pairs.append(('-', b[j - 1]))
+            j -= 1
+    return pairs[::-1]
+
+
+def report(label, params, photos):
+    q4 = reference_module('q4')
+    print(f'-- {label}')
+    for page in photos:
+        boxes, _ = q4.findLetters(page.image.copy())
+        read = q4.read_page(page.image.copy(), {k: params[k].astype(float) for k in KEYS})
+        chars = sum(len(line.replace(' ', '')) for line in page.lines)
+        worst = collections.Counter(f'{t} missed' if r == '-' else f'{r} extra' if t == '-' else f'{t} as {r}'
+                                    for t, r in substitutions(read, page.lines)).most_common(6)
+        print(f'{page.name}: {len(boxes)} boxes / {chars} characters, read {evaluate.char_accuracy(read, page.lines):.1%}; '
+              f"most often wrong: {', '.join(f'{p} x{n}' for p, n in worst) or 'none'}", flush=True)
+
+
+def trained_on(version):
+    """The course MLP's weights after training on a NIST36 stand-in drawn with glyph recipe ``version``,
+    as fixtures/q4 trains the shipped ones; also prints its validation accuracy."""
+    nist36.RECIPE = glyphs.RECIPES[version]
+    with tempfile.TemporaryDirectory(prefix='nn-photos-') as folder:
+        (path, _), seconds = nist36.generate(folder)
+        print(f'NIST36 stand-in, recipe {version}: drawn in {seconds:.0f} s', flush=True)
+        (tx, ty), (vx, vy) = nist36.read(path, 'train'), nist36.read(path, 'valid')
+    np.random.seed(q4_fixtures.SEED)
+    start = time.perf_counter()
+    params, history = reference_module('q3').train_mlp(tx, ty, vx, vy, **q4_fixtures.COURSE)
+    print(f'trained in {time.perf_counter() - start:.0f} s: validation accuracy {history[-1]["valid_acc"]:.1%}')
+    return params
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--recipe', type=int, choices=sorted(glyphs.RECIPES),
+                        help='also train on a NIST36 stand-in drawn with this glyph recipe and report it')
+    args = parser.parse_args()
+    photos = pages.real_pages()
+    if not photos:
+        sys.exit('no real page photos: set NN_DATA_DIR to a folder with images/truth.json (../shared/data)')
+    shipped = fixtures.cases('q4/mlp_params')[0]
+    report(f'shipped weights (fixtures/q4, NIST36 stand-in recipe {nist36.RECIPE.version})', shipped, photos)
+    if args.recipe is not None:
+        report(f'weights trained on a stand-in drawn with recipe {args.recipe}', trained_on(args.recipe), photos)
+
+
+if __name__ == '__main__':
+    main()
