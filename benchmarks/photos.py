@@ -4,26 +4,33 @@ reference findLetters finds against the characters of its text, the share of cha
 wrong, from an alignment of the page as read with its text.
 
   NN_DATA_DIR=../shared/data python benchmarks/photos.py              # the shipped weights (fixtures/q4)
-  NN_DATA_DIR=../shared/data python benchmarks/photos.py --recipe 2   # and a NIST36 stand-in drawn with
-                                                                      # glyph recipe 2 (needs the fonts)
+  NN_DATA_DIR=../shared/data python benchmarks/photos.py --recipe 2 --seeds 4
+                        # and the MLP trained from 4 seeds on a NIST36 stand-in drawn with glyph recipe 2
 
 With ``--recipe N`` the stand-in is drawn again with recipe N of grader/datasets/glyphs.py (same seed and
-sizes as the shipped one) into a temporary folder, the course's MLP is trained on it as fixtures/q4 trains
-the shipped weights, and the same table follows for those weights: the "after" of a change to the
-stand-in, before anything shipped is regenerated. The photos' text never feeds a choice here."""
+sizes as the shipped one; the shipped file itself if it was drawn with N; drawing needs the fonts) into a
+temporary folder, the course's MLP is trained on it as fixtures/q4 trains the shipped weights, and the
+same table follows for those weights: the "after" of a change to the stand-in, before anything shipped is
+regenerated. Compare recipes over several seeds: on one photo the spread between training seeds is as
+wide as the difference between recipes. Everything computes on one thread, as grading does."""
 import argparse
 import collections
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from grader.run import ONE_THREAD  # noqa: E402
+
+os.environ.update(ONE_THREAD)   # before NumPy loads: the same figures on any number of cores, as grading computes
+
+import numpy as np  # noqa: E402
+
 from grader import evaluate, fixtures  # noqa: E402
-from grader.datasets import glyphs, nist36, pages  # noqa: E402
+from grader.datasets import glyphs, location, nist36, pages  # noqa: E402
 from grader.fixtures import q4 as q4_fixtures  # noqa: E402
 from grader.impl import reference_module  # noqa: E402
 
@@ -56,45 +63,70 @@ def substitutions(read, truth):
 
 
 def report(label, params, photos):
+    """Prints one line per photo; returns {photo: share of characters read right}."""
     q4 = reference_module('q4')
     print(f'-- {label}')
+    read_right = {}
     for page in photos:
         boxes, _ = q4.findLetters(page.image.copy())
         read = q4.read_page(page.image.copy(), {k: params[k].astype(float) for k in KEYS})
         chars = sum(len(line.replace(' ', '')) for line in page.lines)
+        read_right[page.name] = evaluate.char_accuracy(read, page.lines)
         worst = collections.Counter(f'{t} missed' if r == '-' else f'{r} extra' if t == '-' else f'{t} as {r}'
                                     for t, r in substitutions(read, page.lines)).most_common(6)
-        print(f'{page.name}: {len(boxes)} boxes / {chars} characters, read {evaluate.char_accuracy(read, page.lines):.1%}; '
+        print(f'{page.name}: {len(boxes)} boxes / {chars} characters, read {read_right[page.name]:.1%}; '
               f"most often wrong: {', '.join(f'{p} x{n}' for p, n in worst) or 'none'}", flush=True)
+    return read_right
 
 
-def trained_on(version):
-    """The course MLP's weights after training on a NIST36 stand-in drawn with glyph recipe ``version``,
-    as fixtures/q4 trains the shipped ones; also prints its validation accuracy."""
-    nist36.RECIPE = glyphs.RECIPES[version]
-    with tempfile.TemporaryDirectory(prefix='nn-photos-') as folder:
+def stand_in(version, folder):
+    """(train, valid) of the NIST36 stand-in drawn with glyph recipe ``version``: the shipped one if it
+    was drawn with it, else drawn again (same seed and sizes) into ``folder``."""
+    if version == nist36.RECIPE.version:
+        path = location.generated(nist36.NAME) / nist36.FILE
+        print(f'NIST36 stand-in, recipe {version}: the shipped one', flush=True)
+    else:
+        nist36.RECIPE = glyphs.RECIPES[version]
         (path, _), seconds = nist36.generate(folder)
         print(f'NIST36 stand-in, recipe {version}: drawn in {seconds:.0f} s', flush=True)
-        (tx, ty), (vx, vy) = nist36.read(path, 'train'), nist36.read(path, 'valid')
-    np.random.seed(q4_fixtures.SEED)
+    return nist36.read(path, 'train'), nist36.read(path, 'valid')
+
+
+def trained(train, valid, seed):
+    """The course MLP's weights after training as fixtures/q4 trains the shipped ones, from ``seed``."""
+    np.random.seed(seed)
     start = time.perf_counter()
-    params, history = reference_module('q3').train_mlp(tx, ty, vx, vy, **q4_fixtures.COURSE)
-    print(f'trained in {time.perf_counter() - start:.0f} s: validation accuracy {history[-1]["valid_acc"]:.1%}')
+    params, history = reference_module('q3').train_mlp(*train, *valid, **q4_fixtures.COURSE)
+    print(f'seed {seed}: trained in {time.perf_counter() - start:.0f} s, validation accuracy '
+          f'{history[-1]["valid_acc"]:.1%}', flush=True)
     return params
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split(':', 1)[0])
     parser.add_argument('--recipe', type=int, choices=sorted(glyphs.RECIPES),
                         help='also train on a NIST36 stand-in drawn with this glyph recipe and report it')
+    parser.add_argument('--seeds', type=int, default=1,
+                        help=f'with --recipe: train from this many seeds ({q4_fixtures.SEED}, {q4_fixtures.SEED + 1}, '
+                             '...) and summarise the spread: on one photo it is wide, so one seed says little')
     args = parser.parse_args()
     photos = pages.real_pages()
     if not photos:
         sys.exit('no real page photos: set NN_DATA_DIR to a folder with images/truth.json (../shared/data)')
     shipped = fixtures.cases('q4/mlp_params')[0]
     report(f'shipped weights (fixtures/q4, NIST36 stand-in recipe {nist36.RECIPE.version})', shipped, photos)
-    if args.recipe is not None:
-        report(f'weights trained on a stand-in drawn with recipe {args.recipe}', trained_on(args.recipe), photos)
+    if args.recipe is None:
+        return
+    with tempfile.TemporaryDirectory(prefix='nn-photos-') as folder:
+        train, valid = stand_in(args.recipe, folder)
+    runs = []
+    for seed in range(q4_fixtures.SEED, q4_fixtures.SEED + max(1, args.seeds)):
+        runs.append(report(f'weights trained on recipe {args.recipe}, seed {seed}', trained(train, valid, seed), photos))
+    if len(runs) > 1:
+        print(f'-- recipe {args.recipe} over {len(runs)} seeds')
+        for name in runs[0]:
+            a = np.array([r[name] for r in runs])
+            print(f'{name}: read {a.mean():.1%} on average (sd {a.std(ddof=1):.1%}), {a.min():.1%} to {a.max():.1%}')
 
 
 if __name__ == '__main__':
