@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from grader import paths
 from grader.limits import CallClock, busy_time, run_delay
 from grader.run import run_tests
 
@@ -116,3 +117,36 @@ def test_reference_keeps_full_marks_on_a_busy_machine():
     assert spent > 0.1 * elapsed and waited > 0.4 * elapsed * len(procs), \
         f'the machine was not busy: the hogs ran {spent:.0f} s and waited {waited:.0f} s in {elapsed:.0f} s'
     assert result.total == 10, ({q: r.score for q, r in result.rows.items()}, result.output[-3000:])
+
+
+BLAS_PROBE = '''
+import ctypes, glob, os
+
+def pytest_sessionstart(session):   # after the checkout's conftest.py; NumPy is loaded by then
+    import numpy
+    libs = glob.glob(os.path.join(os.path.dirname(numpy.__file__) + '.libs', '*openblas*'))
+    get = [getattr(ctypes.CDLL(p), n, None) for p in libs for n in ('scipy_openblas_get_num_threads64_',
+                                                                    'openblas_get_num_threads')]
+    threads = next((f() for f in get if f is not None), 'unknown')
+    print('BLAS-THREADS', os.environ.get('OPENBLAS_NUM_THREADS'), threads)
+'''
+
+
+@pytest.mark.parametrize('chosen', [None, '2'])
+def test_plain_pytest_computes_on_one_blas_thread_unless_the_caller_chose(tmp_path, chosen):
+    """A student's plain `pytest` (and the workers of `pytest --isolate`, which inherit the setting) uses
+    one BLAS thread, as grading does; a thread count the caller set is kept."""
+    (tmp_path / 'blasprobe.py').write_text(BLAS_PROBE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('OPENBLAS_', 'OMP_', 'MKL_'))}
+    env['PYTHONPATH'] = str(tmp_path)
+    if chosen:
+        env['OPENBLAS_NUM_THREADS'] = chosen
+    proc = subprocess.run([sys.executable, '-m', 'pytest', 'tests/test_q1_theory.py', '--impl=reference', '--co', '-q',
+                           '-s', '-p', 'blasprobe', '-p', 'no:cacheprovider'], cwd=paths.ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    said = next((line.split()[1:] for line in proc.stdout.splitlines() if line.startswith('BLAS-THREADS')), None)
+    assert said is not None, proc.stdout[-2000:] + proc.stderr[-2000:]
+    if chosen:
+        assert said[0] == chosen
+    else:
+        assert said[0] == '1' and said[1] in ('1', 'unknown'), said
