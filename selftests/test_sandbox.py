@@ -17,6 +17,7 @@ from grader import isolation, paths
 from grader.isolation import process, sandbox
 from grader.limits import Limits
 from grader.run import run_tests
+from grader.worker.loader import SubmissionError
 from selftests.workers import requires_bubblewrap as _requires_bubblewrap, survivors, worker_log
 
 SPY = '''
@@ -401,6 +402,7 @@ import sys
 sys.path.insert(0, {str(paths.ROOT)!r})
 from grader.isolation import WorkerImplementation
 from grader.limits import Limits
+from grader.worker.loader import SubmissionError
 impl = WorkerImplementation({str(handin)!r})
 impl.begin_test(0, '2.2.2', Limits(wall=600, memory_mb=8000))
 outcomes = []
@@ -500,3 +502,51 @@ def test_survivors_count_a_logged_namespace_only_while_its_own_init_runs(tmp_pat
     finally:
         proc.kill()
         proc.wait()
+
+
+def _killed(worker):
+    os.kill(worker.python_pid, 9)
+    deadline = time.monotonic() + 30
+    while worker.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not worker.alive(), 'the worker did not die'
+
+
+@pytest.mark.parametrize('deaths', [1, 2])
+def test_the_course_worker_found_dead_while_pieces_are_put_in_place(tmp_path, deaths):
+    """The hand-in's worker died and is started again; while the course's pieces are put in place in the
+    new one, the course's worker is found dead, which stops both. Once: the call still runs, on workers
+    started once more (rather than on no worker at all). Again at the second start: the call fails,
+    saying so, as a problem of the machine."""
+    from grader.pieces import Ledger
+    handin = tmp_path / 'handin'
+    handin.mkdir()
+    (handin / 'util.py').write_bytes((paths.REFERENCE / 'util.py').read_bytes())
+    (handin / 'nn.py').write_text('def forward(X, params, name="", activation=None):\n    raise RuntimeError("broken")\n')
+    (handin / 'q2.py').write_text(USES_FORWARD)
+    ledger = Ledger()
+    ledger.record('2.2.1', 'failed')   # forward failed its tests: the course's stands in
+    impl = isolation.WorkerImplementation(handin, ledger=ledger)
+    impl.begin_test(0, '2.4.1', Limits(wall=120))
+    x, params = np.ones((4, 3)), {'Wlayer1': np.ones((3, 2)), 'blayer1': np.zeros(2)}
+    try:
+        with impl.earlier_pieces('2.4.1'):
+            assert impl.module('q2').one_step(x, dict(params)).shape == (4, 2)
+            allow, trap = impl._allow, ['armed'] * deaths
+
+            def course_dies_first():
+                if trap:
+                    trap.pop()
+                    _killed(impl._reference_worker())
+                return allow()
+            impl._allow = course_dies_first
+            _killed(impl._student)
+            if deaths == 1:
+                out = impl.module('q2').one_step(x, dict(params))
+                assert out.shape == (4, 2) and impl._student.alive() and impl._reference.alive()
+            else:
+                with pytest.raises(SubmissionError, match="course's worker stopped twice .* grading machine"):
+                    impl.module('q2').one_step(x, dict(params))
+            assert not trap, 'the course worker was not found dead as often as planned: this test tested less'
+    finally:
+        impl.close()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from grader import paths
 from grader.isolation import sandbox
-from grader.isolation.process import PIPE_BYTES, WorkerProcess
+from grader.isolation.process import MACHINE_PROBLEM, PIPE_BYTES, WorkerProcess
 from grader.isolation.proxies import Handle, ModuleView, PieceRef, Proxy
 from grader.limits import DEFAULT, LimitExceeded, busy_time, covers, death_message, seconds
 from grader.pieces import Ledger
@@ -207,7 +207,7 @@ class WorkerImplementation:
                     self.violations.append((str(file), int(line), str(library)[:200]))
 
     # ---------------------------------------------------------------- the workers
-    def _worker(self):
+    def _worker(self, again=True):
         if self._student is not None and not covers(self._student.started_with, self.limits):
             self._stop_workers()   # this test needs more than the running worker may ever use
         if self._student is None or not self._student.alive():
@@ -220,6 +220,11 @@ class WorkerImplementation:
             self._loaded = set()
             for number in list(self._active):
                 self._send_pieces(number)
+            if self._student is None:   # the course's worker was found dead meanwhile, which stopped both
+                if again:
+                    return self._worker(again=False)
+                raise SubmissionError("the course's worker stopped twice while its pieces were being put in place "
+                                      f'({MACHINE_PROBLEM})')
         return self._student
 
     def _reference_worker(self):

@@ -17,6 +17,7 @@ from grader.worker import wire
 from grader.worker.loader import MODULES, SubmissionError
 
 STARTUP_SECONDS = 120.0   # for Python and NumPy to load in a new worker, however busy the machine
+MACHINE_PROBLEM = 'a problem of the grading machine, not of the hand-in: please tell the course staff'
 PIPE_BYTES = 1 << 20      # the pipes' buffers (Linux's default cap for a process without privileges)
 KILL_SECONDS = 60.0       # for a killed worker's processes to be gone, however busy the machine
 
@@ -94,7 +95,7 @@ class WorkerProcess:
         self.drain_output()
         self.kill()
         raise SubmissionError(f'the isolated worker could not start; it said: {self.last_output.strip()[-800:]!r} '
-                              '(a problem of the grading machine, not of the hand-in: please tell the course staff)')
+                              f'({MACHINE_PROBLEM})')
 
     # -- one request
     def request(self, message, limits, call, clock, on_callback=None):
