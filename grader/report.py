@@ -11,10 +11,10 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
-from grader.results import (HIDDEN_ADVICE, NOT_GRADABLE_LEGEND, NOT_GRADED, NO_TESTS, not_gradable_reason,
+from grader.results import (HIDDEN_ADVICE, NOT_GRADABLE_LEGEND, NOT_GRADED, not_gradable_reason,
                             printable, summary, table_rows, short_name)
 from grader.rubric import BY_ID
-from grader.scoring import NOT_GRADABLE, add
+from grader.scoring import NOT_GRADABLE, add, untested
 
 MAX_MESSAGE = 4000   # characters of one failure message in the reports
 
@@ -67,15 +67,16 @@ def _section(result, qid, out):
     points, top = result.points(qid), add(*(e.max_score for e in entries))
     status = result.status[qid]
     tests = [o for e in visible for o in e.tests]
+    not_run = status in (NOT_GRADED, untested(qid))
     failing = [o for o in tests if o['outcome'] not in ('passed', NOT_GRADABLE)]
-    if status in (NOT_GRADED, NO_TESTS):
+    if not_run:
         state = 'not-run'
     elif not top:
         state = 'ungraded'
     else:
         state = 'full' if points >= top else 'partial' if points > 0 else 'failed'
     sec = Section(qid, result.rows[qid].title, points, top, state)
-    if status in (NOT_GRADED, NO_TESTS):
+    if not_run:
         sec.lines.append(f'{status.capitalize()}.' + (' The reason is at the top of this report.'
                                                       if status == NOT_GRADED else ''))
     if status == 'rule violation':

@@ -20,12 +20,11 @@ from pathlib import Path
 
 from grader import paths
 from grader.rubric import BY_ID
-from grader.scoring import NOT_GRADABLE, add, cents, render_table, score
+from grader.scoring import NOT_GRADABLE, add, cents, render_table, score, untested
 
 HIDDEN_VISIBILITY = 'after_published'
 HIDDEN_ADVICE = ('Hidden tests run the same checks as the visible ones on other inputs; their expected values '
                  'are not shown. If only they fail, try your code on other shapes and values.')
-NO_TESTS = 'no tests yet'
 NOT_GRADED = 'not graded'
 NOT_GRADABLE_LEGEND = ('not gradable: a test this machine could not judge (the report says why); it costs '
                        'nothing: its points went to the question\'s other tests.')
@@ -121,7 +120,7 @@ def build(submission, questions, outcomes, crashed_run='', violations=None, note
     for qid in questions:
         row = rows[qid]
         if not row.graded:
-            status[qid] = NOT_GRADED if crashed_run else NO_TESTS
+            status[qid] = NOT_GRADED if crashed_run else untested(qid)
             entries.append(Entry(qid, row.title, 0.0, row.max_score, 'failed' if row.max_score else 'passed',
                                  f'{status[qid].capitalize()}.'))
             continue

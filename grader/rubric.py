@@ -15,6 +15,7 @@ class Question:
     title: str
     uses: tuple = field(default=())   # earlier pieces swapped for the reference's when grading
     note: str = ''
+    absent: str = ''   # its status when no test of it ran because optional data is missing (short: a table cell)
 
 
 NN_PIECES = ('initialize_weights', 'sigmoid', 'forward', 'softmax', 'compute_loss_and_acc',
@@ -52,7 +53,7 @@ QUESTIONS = [
                   'grader measures accuracy itself from the weights it returns. A bug in the loop itself '
                   '(updates, batches, epochs) cannot be told apart from a weak model: it costs this row.'),
     Question('4.2', 10, 'findLetters'),
-    Question('4.3', 0, "The course's page photos: boxes and text (measured, not graded)",
+    Question('4.3', 0, "The course's page photos: boxes and text (measured, not graded)", absent='not run: no photos',
              note='Run only where the real photos are in the data folder (NN_DATA_DIR), which a grader may or '
                   'may not have, so they earn no points: a question\'s scale never depends on optional data. '
                   'They show how your findLetters and page reading do on real handwriting (course Q4.3).'),

@@ -6,6 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from grader.rubric import BY_ID, QUESTIONS
 
+NO_TESTS = 'no tests yet'   # the status of a question none of whose tests ran
+
 
 @dataclass
 class QuestionScore:
@@ -78,8 +80,14 @@ STATUS_WIDTH = 24        # at most, for the status column ('12/13 +1 not gradabl
 
 def table(rows):
     """The per-question table of a pytest run (grader/pytest_plugin.py): ``rows`` is score()'s dict."""
-    return render_table([(r.id, cents(r.score), r.max_score, r.tally if r.graded else 'no tests yet', r.title)
+    return render_table([(r.id, cents(r.score), r.max_score, r.tally if r.graded else untested(r.id), r.title)
                          for r in rows.values()])
+
+
+def untested(qid):
+    """The status of a question none of whose tests ran in a run that ended normally."""
+    question = BY_ID.get(qid)
+    return (question.absent if question is not None else '') or NO_TESTS
 
 
 def render_table(rows, width=TABLE_WIDTH):

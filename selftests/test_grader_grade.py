@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from grader import grading, paths, results, rubric, variants
+from grader import grading, paths, report, results, rubric, scoring, variants
 from grader.commands import selfcheck
 from grader.run import read_outcomes, run_tests
 from selftests import handins
@@ -108,6 +108,20 @@ def test_max_score_always_adds_up_to_the_rubric():
     assert r.status['3.1.1'] == 'no tests yet'
     crashed = results.build('x', everything, outcomes, crashed_run='pytest died')
     assert crashed.status['3.1.1'] == 'not graded', 'the reason is said once, not in every row'
+
+
+def test_a_row_run_only_on_optional_data_says_why_it_did_not_run(tmp_path):
+    """4.3 runs only where the course's photos are: without them its row says so (in the results, the
+    pytest table and the report), not 'no tests yet' as if the harness lacked them; a crashed run still
+    says 'not graded'."""
+    everything = [q.id for q in rubric.QUESTIONS]
+    r = results.build('x', everything, [])
+    assert r.status['4.3'] == 'not run: no photos' and r.status['4.2'] == 'no tests yet'
+    assert results.build('x', everything, [], crashed_run='pytest died').status['4.3'] == 'not graded'
+    assert 'not run: no photos' in scoring.table(scoring.score([], ['4.3', '4.2']))
+    report.write(r, tmp_path)
+    section = (tmp_path / 'report.md').read_text().split('## 4.3 ', 1)[1].split('## 4.4 ', 1)[0]
+    assert 'Not run: no photos.' in section and 'Run only where the real photos are' in section, section
 
 
 def test_hidden_feedback_reveals_no_expected_values(tmp_path):
