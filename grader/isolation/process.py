@@ -267,23 +267,24 @@ def _pin(init, namespace):
     return fd
 
 
-def _started(pid):
-    """A process's start time (clock ticks since boot): with its pid, a name no later process has."""
+def _stat(pid, pick):
+    """``pick`` applied to the fields of /proc/<pid>/stat after the command name (the first is the
+    state), or None if the process is gone."""
     try:
         with open(f'/proc/{pid}/stat') as f:
-            return int(f.read().rsplit(')', 1)[1].split()[19])
+            return pick(f.read().rsplit(')', 1)[1].split())
     except (OSError, IndexError, ValueError):
         return None
+
+
+def _started(pid):
+    """A process's start time (clock ticks since boot): with its pid, a name no later process has."""
+    return _stat(pid, lambda fields: int(fields[19]))
 
 
 def _state(pid):
     """(state letter, ppid, session) of a process, or None if it is gone."""
-    try:
-        with open(f'/proc/{pid}/stat') as f:
-            fields = f.read().rsplit(')', 1)[1].split()
-        return fields[0], int(fields[1]), int(fields[3])
-    except (OSError, IndexError, ValueError):
-        return None
+    return _stat(pid, lambda fields: (fields[0], int(fields[1]), int(fields[3])))
 
 
 def _uid(pid):
