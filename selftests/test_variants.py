@@ -15,9 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from grader import paths, variants
+from grader.datasets import pages
 from grader.rubric import BY_ID
+from grader.scoring import QuestionScore
 from grader.run import run_tests
 from grader.variants import PatchError, Variant
+from selftests.ci import requires
 
 pytestmark = pytest.mark.skipif(not paths.REFERENCE.is_dir(), reason='needs the reference solution')
 TIMEOUT = 300   # seconds per variant: a variant that hangs fails its own test, not the whole run
@@ -65,8 +68,10 @@ def _write_table(reporter, results):
     reporter.write_sep('-', 'kill table (variant: points per graded question)')
     for v in (v for v in variants.CATALOGUE if v.name in results):
         rows = results[v.name].rows
-        cells = '  '.join(f"{q}{'*' if q in v.loses else ''} {rows[q].score:g}/{rows[q].max_score:g}"
-                          for q in variants.questions(v) if q in rows)
+        cells = '  '.join(f"{q}{'*' if q in v.loses else ''} "
+                          + (f'{rows[q].score:g}/{rows[q].max_score:g}' if rows[q].max_score else
+                             f'{rows[q].passed}/{len(rows[q].tests)} tests passed')
+                          for q in variants.questions(v) if q in rows and rows[q].graded)
         reporter.write_line(f"{'broken ' if v.loses else 'correct'} {v.name:<30} {cells}")
     reporter.write_line('(* = a question the variant must lose points on; all others must keep full marks)')
 
@@ -87,6 +92,30 @@ def test_reference_run_scores_full_marks(graded):
     """The baseline the counts above are compared with."""
     for qid, row in graded[None].rows.items():
         assert row.graded and row.score == row.max_score, f'reference: {qid} {row.score}/{row.max_score}'
+
+
+def test_real_photo_claims_are_checked_in_ci():
+    """Variants that must fail the measured row 4.3 are held to it only where the course's photos are
+    (problems() passes over a row whose optional data is absent): CI has them, so there it must."""
+    claims = [v.name for v in variants.CATALOGUE if '4.3' in variants.questions(v)]
+    assert claims, 'no variant claims anything about the real photos (4.3)'
+    requires(not pages.real_pages(), f"the course's photos are absent (NN_DATA_DIR): the 4.3 claims of "
+             f"{', '.join(claims)} went unchecked")
+
+
+def test_a_measured_row_is_lost_when_one_of_its_tests_fails():
+    """4.3 is worth no points, so 'lost' there means a test of it failed; without the photos it ran
+    nothing and is passed over, while a graded row that ran nothing is still a problem."""
+    def row(qid, points, *outcomes):
+        tests = [dict(outcome=o, nodeid=f'{qid}::t{i}', function=f't{i}', message='m') for i, o in enumerate(outcomes)]
+        return QuestionScore(qid, '', points, points * outcomes.count('passed') / max(1, len(outcomes)), tests=tests)
+    bug = variants.by_name('q4-crop-inverted')
+    assert variants.questions(bug) == ('4.4', '4.3')
+    assert variants.problems(bug, {'4.4': row('4.4', 8, 'failed'), '4.3': row('4.3', 0, 'passed', 'failed')}) == []
+    unnoticed = variants.problems(bug, {'4.4': row('4.4', 8, 'failed'), '4.3': row('4.3', 0, 'passed', 'passed')})
+    assert unnoticed == ['4.3: every test passed (a measured row); the bug went unnoticed'], unnoticed
+    assert variants.problems(bug, {'4.4': row('4.4', 8, 'failed'), '4.3': row('4.3', 0)}) == []
+    assert variants.problems(bug, {'4.4': row('4.4', 8), '4.3': row('4.3', 0)}) == ['4.4: no test of this question ran']
 
 
 def test_catalogue_covers_issue_2():
