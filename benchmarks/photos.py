@@ -6,6 +6,9 @@ wrong, from an alignment of the page as read with its text.
   NN_DATA_DIR=../shared/data python benchmarks/photos.py              # the shipped weights (fixtures/q4)
   NN_DATA_DIR=../shared/data python benchmarks/photos.py --recipe 2 --seeds 4
                         # and the MLP trained from 4 seeds on a NIST36 stand-in drawn with glyph recipe 2
+  NN_DATA_DIR=../shared/data python benchmarks/photos.py --sheet crops.png
+                        # and a figure: per character, the crops the reference cuts from the photos
+                        # beside samples of the shipped stand-in (derived from the photos: not shipped)
 
 With ``--recipe N`` the stand-in is drawn again with recipe N of grader/datasets/glyphs.py (same seed and
 sizes as the shipped one; the shipped file itself if it was drawn with N; drawing needs the fonts) into a
@@ -79,6 +82,35 @@ def report(label, params, photos):
     return read_right
 
 
+def real_crops(photos):
+    """{character: [upright 32x32 crops]}: what the reference's read_page feeds the network, from the lines
+    of the photos where findLetters found as many boxes as the line has characters (so each box is known)."""
+    q4 = reference_module('q4')
+    crops = collections.defaultdict(list)
+    for page in photos:
+        boxes, bw = q4.findLetters(page.image.copy())
+        for line, text in zip(q4.group_lines(boxes), page.lines):
+            chars = text.replace(' ', '')
+            if len(line) == len(chars):
+                for ch, row in zip(chars, q4.crop_letters(bw, line)):
+                    crops[ch].append(row.reshape(32, 32).T)
+    return crops
+
+
+def sheet(path, photos, per=6):
+    """A figure: one row per character of the photos, its real crops, then samples of the stand-in."""
+    from grader.datasets import contact_sheets
+    crops = real_crops(photos)
+    x, y = nist36.load('train')
+    images, blank = [], np.ones((32, 32))
+    for ch in sorted(crops, key=nist36.CLASSES.index):
+        drawn = [r.reshape(32, 32).T for r in x[y.argmax(1) == nist36.CLASSES.index(ch)][:per]]
+        images += (crops[ch][:per] + [blank] * per)[:per] + [blank] + drawn
+    titles = ['photos'] + [''] * per + ['stand-in'] + [''] * (per - 1)
+    contact_sheets._save(contact_sheets._grid(images, len(crops), 2 * per + 1, titles), Path(path))
+    print(f'wrote {path}: {len(crops)} characters, real crops (left) beside stand-in samples (right)')
+
+
 def stand_in(version, folder):
     """(train, valid) of the NIST36 stand-in drawn with glyph recipe ``version``: the shipped one if it
     was drawn with it, else drawn again (same seed and sizes) into ``folder``."""
@@ -109,12 +141,15 @@ def main():
     parser.add_argument('--seeds', type=int, default=1,
                         help=f'with --recipe: train from this many seeds ({q4_fixtures.SEED}, {q4_fixtures.SEED + 1}, '
                              '...) and summarise the spread: on one photo it is wide, so one seed says little')
+    parser.add_argument('--sheet', metavar='PNG', help="also write real crops beside stand-in samples to PNG")
     args = parser.parse_args()
     photos = pages.real_pages()
     if not photos:
         sys.exit('no real page photos: set NN_DATA_DIR to a folder with images/truth.json (../shared/data)')
     shipped = fixtures.cases('q4/mlp_params')[0]
     report(f'shipped weights (fixtures/q4, NIST36 stand-in recipe {nist36.RECIPE.version})', shipped, photos)
+    if args.sheet:
+        sheet(args.sheet, photos)
     if args.recipe is None:
         return
     with tempfile.TemporaryDirectory(prefix='nn-photos-') as folder:

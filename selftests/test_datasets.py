@@ -67,6 +67,15 @@ def test_nist36_returns_copies(no_real_data):
     assert nist36.load('test')[0].max() == 1.0
 
 
+def test_the_release_pca_bar_is_the_graders_own_pca_on_the_shipped_stand_in(no_real_data):
+    """A student release has no grader's PCA, so there 6.2's PSNR bar rests on a constant: it must be what
+    the grader's own PCA reaches on the shipped NIST36 stand-in, so a regenerated stand-in must update it."""
+    from grader import evaluate
+    from tests import test_q6_pca
+    measured = test_q6_pca.own_pca_psnr(evaluate.require_oracle(), nist36.load('train')[0], nist36.load('valid')[0])
+    assert round(measured, 2) == test_q6_pca.STAND_IN_PSNR, (measured, test_q6_pca.STAND_IN_PSNR)
+
+
 def _write_mat(folder, split, n=72, **overrides):
     rng = np.random.default_rng(0)
     arrays = {f'{split}_data': rng.uniform(0, 1, (n, 1024)),

@@ -80,15 +80,16 @@ def test_train_mlp_history(trained, artifacts, measure):
                               'training and validation accuracy and loss per epoch, as train_mlp reported them')
 
 # Calibration (benchmarks/calibrate.py q3: one process per implementation, one BLAS thread, as grading
-# runs). Stand-in ('generated', fixtures/data/nist36, nist36.npz sha256 cdbb5e933422): the reference
-# train_mlp with GRADED (15 epochs), 10 seeds (3, 1000-1008), reached validation accuracy 69.5-75.3%
-# (mean 72.6%, sd 1.9 points) and test accuracy 68.4-74.3% (mean 72.2%, sd 2.0). The bar of 60% on both
-# lies 6.7 sd (validation) and 6.1 sd (test) below the means; the worst run is 8.4 points above it. The
-# broken loops of grader/variants/q3.py, trained once each with GRADED: never updates, gradient ascent,
-# 100x the learning rate and the output delta's sign flipped all stay at chance (2.8%); one epoch only
-# reaches 33.9% validation and 32.3% test (and its history has one entry, not 15). One run costs 6.3-7.2
-# CPU seconds (mean 6.7), against 17.5-18.0 for the course's 50 epochs (mean 78.5% validation, 72% bar).
+# runs). Stand-in ('generated', fixtures/data/nist36, nist36.npz sha256 c9a8a19710b2, glyph recipe 3): the
+# reference train_mlp with GRADED (15 epochs), 10 seeds (3, 1000-1008), reached validation accuracy
+# 70.0-74.4% (mean 72.3%, sd 1.3 points) and test accuracy 71.3-75.8% (mean 72.9%, sd 1.4). The bar of 60%
+# on both lies 9.4 sd (validation) and 9.5 sd (test) below the means; the worst run is 10.0 points above
+# it. The broken loops of grader/variants/q3.py, trained once each with GRADED: never updates, gradient
+# ascent, 100x the learning rate and the output delta's sign flipped all stay at chance (2.8%); one epoch
+# only reaches 35.1% validation and 35.9% test (and its history has one entry, not 15). One run costs
+# 5.9-6.9 CPU seconds (mean 6.5); the course's 50 epochs (seeds 4-7, about 20 s each) reach 77.2-78.2%
+# validation. On the earlier stand-in (recipe 1, sha256 cdbb5e933422) the 15-epoch runs reached 69.5-75.3%.
 # Real files ('real', not available here, so not measured): students reported 75.9-77.4% validation and
 # 76.3-78.3% test after the course's 50 epochs (SPEC.md section 5); on the stand-in the 15-epoch run
-# loses about 6 points against 50 epochs, so the same 60% keeps roughly the stand-in's margin. Re-derive
+# loses about 5 points against 50 epochs, so the same 60% keeps roughly the stand-in's margin. Re-derive
 # both with `benchmarks/calibrate.py --nist36` whenever the NIST36 data changes.

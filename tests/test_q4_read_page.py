@@ -11,7 +11,7 @@ from tests.shared_data import generated_page, generated_page_names, real_page, r
 
 # Thresholds: see the calibration note at the end of this module.
 GENERATED_MIN = 0.60
-REAL_MIN = 0.45
+REAL_MIN = 0.55
 
 
 @pytest.fixture(scope='module')
@@ -75,12 +75,14 @@ def _check_reading(q4, mlp, page, bar, measure):
                 f'read {lines!r:.300}, the page says {page.lines!r:.300}')
 
 # Calibration: the reference read_page with the shipped weights (fixtures/q4/mlp_params.npz: the
-# reference train_mlp, seed 4, course settings, on the NIST36 stand-in; 77.9% validation accuracy) reads
-# 76.8, 72.3, 80.2, 75.5, 87.6, 88.2, 63.7 and 85.9% of the characters of the 8 generated pages (mean
-# 78.8%; the pages of issue 14, with broken and faint strokes, i and j dots and touching characters; on
-# the earlier, easier pages 71.6-94.1%, mean 83.8%), and 69.6% (01_list) and 79.6% (03_haiku) of the real
-# photos (course staff expect about 80%, students reported 58-92% with their own weights on the real
-# NIST36). It is deterministic given the weights, so the bars only leave room for other sound crop
-# pipelines: >= 60% per generated page, >= 45% per real photo (4.3, measured, not graded). Feeding the
-# crops upright (not transposed) or leaving the boxes of a line unsorted fails the generated pages' bar
-# (see grader/variants/q4.py).
+# reference train_mlp, seed 4, course settings, on the NIST36 stand-in of glyph recipe 3; 77.75% validation
+# accuracy) reads 85.4, 75.2, 77.9, 73.6, 84.3, 86.3, 72.5 and 85.9% of the characters of the 8 generated
+# pages (mean 80.1%), and 76.5% (01_list) and 88.9% (03_haiku) of the real photos (course staff expect about
+# 80%, students reported 58-92% with their own weights on the real NIST36). It is deterministic given the
+# weights, so the bars only leave room for other sound crop pipelines. Measured on the real photos with the
+# shipped weights: a margin of 5-25% instead of 15% (1.1-1.5 times the box), no anti-aliasing, a nearest-
+# neighbour or boolean resize, a blur of 0.8 pixels or strokes a pixel bolder read 69.6-76.5% of 01_list and
+# 75.9-90.7% of 03_haiku; strokes a pixel thinner 53.9% and 46.3%. Broken pipelines read far less: crops fed
+# upright (not transposed) 8.7% and 5.6%, inverted 2.6% and 0%, the boxes of a line unsorted 18.3% and
+# 33.3%. Bars: >= 60% per generated page, >= 55% per real photo (4.3, measured, not graded). The broken
+# pipelines fail both (the kill table, grader/variants/q4.py, holds them to 4.3 where the photos are).

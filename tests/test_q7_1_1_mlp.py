@@ -13,19 +13,20 @@ pytestmark = [pytest.mark.question('7.1.1'), pytest.mark.limits(wall=300)]
 
 # Held-out (validation) accuracy after train_model with TASKS['mlp'] (15 epochs, Adam lr 1e-3, batch 64,
 # all 10,800 training examples; the grader trains to check the loop, not for the write-up's figure).
-# Generated stand-in: the reference over 10 seeds (1000-1009, benchmarks/calibrate.py mlp, one BLAS
-# thread) reached 70.2-72.8% (mean 71.4%, sd 0.66 points; 3.7-6.5 CPU seconds per run, against 75.6-76.8%
-# after the former 30 epochs). 68% lies 5.1 sd below the mean and 2.2 points under the worst run, while a
-# model or loop of grader/variants/q7.py trained the same way falls below it: ReLU instead of the sigmoid
-# 49.4%, a softmax in the model or before the loss 44.0%, a loop that never steps or never zeroes the
-# gradients 2.8%, one epoch 31.4% (and a history of one entry); 26 outputs crash on the labels. Real NIST36
-# (SPEC.md section 5: 77-79.7% reported for this net after the course's training): 0.66, about the
-# stand-in's loss from 30 to 15 epochs below the former 0.72, not measured here (no real files here).
-MIN_ACCURACY = {'generated': 0.68, 'real': 0.66}
-# The best held-out accuracy the reference MLP reached with 30 epochs (generated: 76.75% over 10 seeds,
+# Generated stand-in (glyph recipe 3): the reference over 10 seeds (1000-1009, benchmarks/calibrate.py mlp,
+# one BLAS thread) reached 69.1-71.1% (mean 70.4%, sd 0.62 points; 4.2-6.8 CPU seconds per run, against
+# 74.0-75.25% after 30 epochs). 67% lies 5.5 sd below the mean and 2.1 points under the worst run (the same
+# margin as before the stand-in changed, when 68% held 70.2-72.8%), while a model or loop of
+# grader/variants/q7.py trained the same way falls below it: ReLU instead of the sigmoid 60.9%, a softmax in
+# the model or before the loss 44.4%, a loop that never steps 2.8% or never zeroes the gradients 4.5%, one
+# epoch 29.8% (and a history of one entry); 26 outputs crash on the labels. Real NIST36 (SPEC.md section 5:
+# 77-79.7% reported for this net after the course's training): 0.66, about the stand-in's loss from 30 to
+# 15 epochs below the former 0.72, not measured here (no real files here).
+MIN_ACCURACY = {'generated': 0.67, 'real': 0.66}
+# The best held-out accuracy the reference MLP reached with 30 epochs (generated: 75.25% over 10 seeds,
 # rounded up; real: the top of SPEC.md's 77-79.7%): the Q7.1.3 CNN bar lies above it, so the CNN must
 # beat the MLP trained twice as long as the grader trains it.
-MLP_BEST = {'generated': 0.77, 'real': 0.797}
+MLP_BEST = {'generated': 0.76, 'real': 0.797}
 # The last epoch's reported mean loss against the grader's own cross-entropy of the trained model on the
 # training set: the reference's differ by 2-6% (the epoch mean trails the end of the epoch); a softmax
 # before nn.CrossEntropyLoss reports at least ln(1 + 35/e) = 2.63 whatever the model does.

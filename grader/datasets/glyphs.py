@@ -7,12 +7,14 @@ glyph height), then framing (``frame``): NIST-style square crop with a 4-20% mar
 centred by mass in 28x28, or EMNIST-style square with a 2-pixel border; then blur, ink level and noise.
 Every random choice comes from the Generator passed in, so a sample is a pure function of its seed.
 
-Two recipes (``RECIPES``). Version 1 draws the font's outline thickened or thinned, so a face keeps its
+Three recipes (``RECIPES``). Version 1 draws the font's outline thickened or thinned, so a face keeps its
 thick and thin parts. Version 2 (the generated pages since issue 14) also writes half of the characters with
 a round pen along the glyph's centre line (``pen``), as a ballpoint or pencil does, over a wider range of
 stroke widths, with darker ink: measured on the course's two page photos, the crops a page reader cuts are
 monoline, nearly binary and up to twice as bold as version 1's characters, and a network trained on
-version 1 read 57% and 80% of their characters (issue 14)."""
+version 1 read 57% and 80% of their characters (issue 14). Version 3 (NIST36) is version 2 with 60% of the
+I's given a bar across the top and the bottom (``serif_i``), as most people print a capital I and as the
+photos' I's all are: the faces draw a bare stroke, so a printed I was read as Z or 2."""
 import dataclasses
 import functools
 
@@ -32,10 +34,12 @@ class Recipe:
     half_width: tuple = (2.2, 4.4)   # stroke half-width in pixels at CAP_HEIGHT (log-uniform in version 2)
     level: tuple = (0.75, 1.0)       # ink darkness
     blur: tuple = (0.0, 0.5)         # Gaussian sigma after framing, pixels
+    serif_i: float = 0.0             # share of I written with a bar across its top and its bottom
 
 
-RECIPES = {1: Recipe(1), 2: Recipe(2, pen=0.5, half_width=(2.0, 6.0), level=(0.85, 1.0))}
-RECIPE_VERSION = 2       # the newest; each set's manifest names the version it was drawn with
+RECIPES = {1: Recipe(1), 2: Recipe(2, pen=0.5, half_width=(2.0, 6.0), level=(0.85, 1.0)),
+           3: Recipe(3, pen=0.5, half_width=(2.0, 6.0), level=(0.85, 1.0), serif_i=0.6)}
+RECIPE_VERSION = 3       # the newest; each set's manifest names the version it was drawn with
 
 
 @functools.lru_cache(maxsize=None)
@@ -46,9 +50,14 @@ def _font_size(face):
     return max(8, int(round(100 * CAP_HEIGHT / max(1, bottom - top))))
 
 
+SERIF_I = 'I|'   # glyph key of the I with bars (a form, not a class: it is labelled I)
+
+
 @functools.lru_cache(maxsize=4096)
 def glyph(face, char):
     """The clean glyph as a float mask in [0, 1] (ink = 1), tightly cropped, read-only."""
+    if char == SERIF_I:
+        return _with_bars(glyph(face, 'I'))
     from PIL import Image, ImageDraw
     from grader.datasets.fonts import _font
     font = _font(face, _font_size(face))
@@ -62,6 +71,26 @@ def glyph(face, char):
     mask = mask[rows.min():rows.max() + 1, cols.min():cols.max() + 1].copy()
     mask.setflags(write=False)
     return mask
+
+
+def _with_bars(stem):
+    """The face's I with a bar across its top and its bottom, as thick as its stem and about half a
+    capital's height wide, centred on the stem's ends (a slanted stem keeps its slant)."""
+    h, w = stem.shape
+    ink = stem > 0.5
+    thick = max(2, int(round(ink.sum() / h)))
+    half = max(thick, int(round(0.25 * h)))
+    ends = [np.flatnonzero(ink[rows].any(axis=0)).mean() for rows in (slice(0, thick), slice(h - thick, h))]
+    left = int(np.floor(min(ends))) - half
+    width = int(np.ceil(max(ends))) + half + 1 - left
+    shift = max(0, -left)
+    out = np.zeros((h, max(w + shift, width + left + shift)))
+    out[:, shift:shift + w] = stem
+    for rows, centre in zip((slice(0, thick), slice(h - thick, h)), ends):
+        c = int(round(centre)) + shift
+        out[rows, c - half:c + half + 1] = 1.0
+    out.setflags(write=False)
+    return out
 
 
 @functools.lru_cache(maxsize=4096)
@@ -103,6 +132,8 @@ def _smooth_field(rng, shape):
 def _stroke(face, char, rng, recipe, half_width):
     """The glyph's ink before distortion: its outline moved to the stroke width, or (recipe.pen) a round
     pen of that half-width along its centre line."""
+    if char == 'I' and recipe.serif_i and rng.random() < recipe.serif_i:
+        char = SERIF_I
     sd, face_half = _signed_distance(face, char)
     if recipe.version == 1:
         if half_width is None:
