@@ -40,31 +40,6 @@ from grader.impl import reference_module  # noqa: E402
 KEYS = ('Wlayer1', 'blayer1', 'Woutput', 'boutput')
 
 
-def substitutions(read, truth):
-    """(true character, character read) for each character read wrong, from a least-cost alignment of
-    the page as read with its text (spaces ignored, as char_accuracy does); a character missed or added
-    is ('X', '-') or ('-', 'X'). As many pairs as char_accuracy counts errors."""
-    a, b = ''.join(truth).replace(' ', '').upper(), ''.join(read).replace(' ', '').upper()
-    cost = np.zeros((len(a) + 1, len(b) + 1), int)
-    cost[:, 0], cost[0, :] = np.arange(len(a) + 1), np.arange(len(b) + 1)
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost[i, j] = min(cost[i - 1, j] + 1, cost[i, j - 1] + 1, cost[i - 1, j - 1] + (a[i - 1] != b[j - 1]))
-    pairs, i, j = [], len(a), len(b)
-    while i or j:
-        if i and j and cost[i, j] == cost[i - 1, j - 1] + (a[i - 1] != b[j - 1]):
-            if a[i - 1] != b[j - 1]:
-                pairs.append((a[i - 1], b[j - 1]))
-            i, j = i - 1, j - 1
-        elif i and cost[i, j] == cost[i - 1, j] + 1:
-            pairs.append((a[i - 1], '-'))
-            i -= 1
-        else:
-            pairs.append(('-', b[j - 1]))
-            j -= 1
-    return pairs[::-1]
-
-
 def report(label, params, photos):
     """Prints one line per photo; returns {photo: share of characters read right}."""
     q4 = reference_module('q4')
@@ -76,7 +51,7 @@ def report(label, params, photos):
         chars = sum(len(line.replace(' ', '')) for line in page.lines)
         read_right[page.name] = evaluate.char_accuracy(read, page.lines)
         worst = collections.Counter(f'{t} missed' if r == '-' else f'{r} extra' if t == '-' else f'{t} as {r}'
-                                    for t, r in substitutions(read, page.lines)).most_common(6)
+                                    for t, r in evaluate.misreads(read, page.lines)).most_common(6)
         print(f'{page.name}: {len(boxes)} boxes / {chars} characters, read {read_right[page.name]:.1%}; '
               f"most often wrong: {', '.join(f'{p} x{n}' for p, n in worst) or 'none'}", flush=True)
     return read_right

@@ -113,22 +113,58 @@ def f1(matched, n_found, n_true):
     return 2.0 * matched / (n_found + n_true) if n_found + n_true else 0.0
 
 
-def edit_distance(a, b):
-    """Levenshtein distance between two strings."""
+def _edit_rows(a, b):
+    """The rows of the Levenshtein table of a and b: row i holds the distances between a[:i] and each
+    prefix of b. A generator, so a distance needs only two rows in memory."""
     prev = np.arange(len(b) + 1)
+    yield prev
     for i, ca in enumerate(a, 1):
         cur = np.empty_like(prev)
         cur[0] = i
         for j, cb in enumerate(b, 1):
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        yield cur
         prev = cur
-    return int(prev[-1])
+
+
+def edit_distance(a, b):
+    """Levenshtein distance between two strings."""
+    for row in _edit_rows(a, b):
+        pass
+    return int(row[-1])
+
+
+def page_text(lines):
+    """A page's lines as char_accuracy compares them: in reading order, spaces dropped, upper case."""
+    return ''.join(lines).replace(' ', '').upper()
+
+
+def misreads(read, truth):
+    """(true character, character read) for each error char_accuracy counts, from a least-cost alignment
+    of the page as read with its text; a character missed or added is ('X', '-') or ('-', 'X'). For the
+    figures of benchmarks/photos.py: it keeps the whole table, so it is not for a hand-in's output."""
+    a, b = page_text(truth), page_text(read)
+    cost = np.array(list(_edit_rows(a, b)))
+    pairs, i, j = [], len(a), len(b)
+    while i or j:
+        if i and j and cost[i, j] == cost[i - 1, j - 1] + (a[i - 1] != b[j - 1]):
+            if a[i - 1] != b[j - 1]:
+                pairs.append((a[i - 1], b[j - 1]))
+            i, j = i - 1, j - 1
+        elif i and cost[i, j] == cost[i - 1, j] + 1:
+            pairs.append((a[i - 1], '-'))
+            i -= 1
+        else:
+            pairs.append(('-', b[j - 1]))
+            j -= 1
+    return pairs[::-1]
 
 
 def char_accuracy(read, truth):
     """Fraction of a page's characters read correctly: 1 - edit distance / number of true characters,
     over the whole page in reading order, spaces ignored (so a line split or merged costs nothing, a
     missed, extra or wrong character costs one each). Floored at 0."""
-    strip = lambda lines: ''.join(lines).replace(' ', '').upper()
-    t = strip(truth)
-    return max(0.0, 1.0 - edit_distance(strip(read), t) / max(len(t), 1))
+    t, r = page_text(truth), page_text(read)
+    if t and len(r) - len(t) >= len(t):
+        return 0.0   # the distance is at least the difference in length: no need to compute it
+    return max(0.0, 1.0 - edit_distance(r, t) / max(len(t), 1))
