@@ -81,10 +81,9 @@ def _with_bars(stem):
     thick = max(2, int(round(ink.sum() / h)))
     half = max(thick, int(round(0.25 * h)))
     ends = [np.flatnonzero(ink[rows].any(axis=0)).mean() for rows in (slice(0, thick), slice(h - thick, h))]
-    left = int(np.floor(min(ends))) - half
-    width = int(np.ceil(max(ends))) + half + 1 - left
-    shift = max(0, -left)
-    out = np.zeros((h, max(w + shift, width + left + shift)))
+    shift = max(0, half - int(np.floor(min(ends))))   # room on the left for a bar wider than the stem
+    right = int(np.ceil(max(ends))) + half + 1
+    out = np.zeros((h, max(w, right) + shift))
     out[:, shift:shift + w] = stem
     for rows, centre in zip((slice(0, thick), slice(h - thick, h)), ends):
         c = int(round(centre)) + shift
