@@ -17,8 +17,8 @@ import pytest
 from grader import paths, variants
 from grader.datasets import pages
 from grader.rubric import BY_ID
-from grader.scoring import QuestionScore
 from grader.run import run_tests
+from grader.scoring import score
 from grader.variants import PatchError, Variant
 from selftests.ci import requires
 
@@ -70,7 +70,7 @@ def _write_table(reporter, results):
         rows = results[v.name].rows
         cells = '  '.join(f"{q}{'*' if q in v.loses else ''} "
                           + (f'{rows[q].score:g}/{rows[q].max_score:g}' if rows[q].max_score else
-                             f'{rows[q].passed}/{len(rows[q].tests)} tests passed')
+                             f'{rows[q].tally} tests passed')
                           for q in variants.questions(v) if q in rows and rows[q].graded)
         reporter.write_line(f"{'broken ' if v.loses else 'correct'} {v.name:<30} {cells}")
     reporter.write_line('(* = a question the variant must lose points on; all others must keep full marks)')
@@ -106,16 +106,18 @@ def test_real_photo_claims_are_checked_in_ci():
 def test_a_measured_row_is_lost_when_one_of_its_tests_fails():
     """4.3 is worth no points, so 'lost' there means a test of it failed; without the photos it ran
     nothing and is passed over, while a graded row that ran nothing is still a problem."""
-    def row(qid, points, *outcomes):
-        tests = [dict(outcome=o, nodeid=f'{qid}::t{i}', function=f't{i}', message='m') for i, o in enumerate(outcomes)]
-        return QuestionScore(qid, '', points, points * outcomes.count('passed') / max(1, len(outcomes)), tests=tests)
+    def rows(q44, q43):
+        """The rows scoring.score makes of runs whose 4.4 and 4.3 tests ended as given."""
+        outcomes = [dict(question=qid, function=f't{i}', weight=1, outcome=o, nodeid=f'{qid}::t{i}', message='m')
+                    for qid, ends in (('4.4', q44), ('4.3', q43)) for i, o in enumerate(ends)]
+        return score(outcomes, ['4.4', '4.3'])
     bug = variants.by_name('q4-crop-inverted')
     assert variants.questions(bug) == ('4.4', '4.3')
-    assert variants.problems(bug, {'4.4': row('4.4', 8, 'failed'), '4.3': row('4.3', 0, 'passed', 'failed')}) == []
-    unnoticed = variants.problems(bug, {'4.4': row('4.4', 8, 'failed'), '4.3': row('4.3', 0, 'passed', 'passed')})
+    assert variants.problems(bug, rows(['failed'], ['passed', 'failed'])) == []
+    unnoticed = variants.problems(bug, rows(['failed'], ['passed', 'passed']))
     assert unnoticed == ['4.3: every test passed (a measured row); the bug went unnoticed'], unnoticed
-    assert variants.problems(bug, {'4.4': row('4.4', 8, 'failed'), '4.3': row('4.3', 0)}) == []
-    assert variants.problems(bug, {'4.4': row('4.4', 8), '4.3': row('4.3', 0)}) == ['4.4: no test of this question ran']
+    assert variants.problems(bug, rows(['failed'], [])) == []
+    assert variants.problems(bug, rows([], [])) == ['4.4: no test of this question ran']
 
 
 def test_catalogue_covers_issue_2():
