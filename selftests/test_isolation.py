@@ -99,6 +99,30 @@ def test_wire_bounds_what_a_message_costs_the_reader(head, tmp_path):
         os.close(reader.fd)
 
 
+def test_wire_encoding_refuses_what_the_reader_would_refuse_before_encoding_it(tmp_path):
+    """A reply of millions of values costs the sender seconds to encode and the reader refuses it: the
+    sender counts a container's elements first (the first one here cannot even be sent) and refuses."""
+    too_many = [lambda x: x] + [[] for _ in range(wire.MAX_ITEMS)]
+    with pytest.raises(wire.WireError, match='more than 1,000,000 values'):
+        wire.encode(too_many)
+    with pytest.raises(wire.WireError, match='more than'):
+        wire.encode({str(i): i for i in range(wire.MAX_ITEMS // 2 + 1)})   # a key and a value each
+    head = json.dumps([[[] for _ in range(wire.MAX_ITEMS)], []]).encode()
+    reader = _raw(head, tmp_path)
+    try:
+        with pytest.raises(wire.WireError, match='values'):   # what the reader would have made of it
+            wire.read(reader, limit=1 << 30)
+    finally:
+        os.close(reader.fd)
+    most = wire.MAX_ITEMS - 3   # the reader also counts [tree, meta] and the buffer list
+    head, buffers = wire.encode(list(range(most)))
+    reader = _raw(head, tmp_path)
+    try:
+        assert buffers == [] and len(wire.read(reader, limit=1 << 30)) == most
+    finally:
+        os.close(reader.fd)
+
+
 def test_wire_read_stops_at_the_size_limit():
     r, w = os.pipe()
     try:

@@ -43,8 +43,19 @@ class WireError(Exception):
 
 def encode(value, *, fallback=None):
     """value -> (json bytes, [buffers]). ``fallback(obj)`` returns a tagged dict for anything that is not
-    plain data (a handle, a ref); without it such a value is a WireError."""
+    plain data (a handle, a ref); without it such a value is a WireError, as is a value the reader would
+    refuse for its size in values: refused here, before millions of them are encoded (seconds each time)."""
     buffers, meta = [], []
+    count = [0]
+
+    def items(v, per=1):
+        """Count a container's elements (each becomes at least ``per`` JSON values or buffers, which the
+        reader counts: a dict's key and value) before encoding any of them."""
+        count[0] += per * len(v)
+        if count[0] > MAX_ITEMS:
+            raise WireError(f'more than {MAX_ITEMS:,} values (numbers, strings, lists ...): '
+                            'many values travel as one NumPy array')
+        return v
 
     def enc(v, depth):
         if depth > MAX_DEPTH:
@@ -53,13 +64,13 @@ def encode(value, *, fallback=None):
         if v is None or t in (bool, int, str, float):
             return v
         if t is list:
-            return [enc(x, depth + 1) for x in v]
+            return [enc(x, depth + 1) for x in items(v)]
         if t is tuple:
-            return {'$': 'tuple', 'v': [enc(x, depth + 1) for x in v]}
+            return {'$': 'tuple', 'v': [enc(x, depth + 1) for x in items(v)]}
         if t is dict:
             if not all(type(k) is str for k in v):
                 return _other(v)
-            return {'$': 'dict', 'k': list(v), 'v': [enc(x, depth + 1) for x in v.values()]}
+            return {'$': 'dict', 'k': list(v), 'v': [enc(x, depth + 1) for x in items(v, per=2).values()]}
         if t is np.ndarray and v.dtype.kind in KINDS and v.dtype.fields is None and v.dtype.subdtype is None:
             buffers.append(np.ascontiguousarray(v).data.cast('B') if v.size else b'')
             meta.append([v.dtype.str, list(v.shape)])
