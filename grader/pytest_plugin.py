@@ -21,6 +21,7 @@ from grader.rubric import BY_ID, QUESTIONS, marker_name, part_marker
 from grader.scoring import score, table
 
 _OUTCOMES = []
+FIGURE_DPI = 80   # of the report's figures (Artifacts.save_figure)
 
 
 def pytest_addoption(parser):
@@ -145,7 +146,7 @@ class Artifacts:
         import matplotlib.pyplot as plt
         os.makedirs(self.folder, exist_ok=True)
         path = os.path.join(self.folder, f'{name}.png')
-        fig.savefig(path, dpi=80, bbox_inches='tight')
+        fig.savefig(path, dpi=FIGURE_DPI, bbox_inches='tight')
         plt.close(fig)
         self.saved.append({'name': name, 'path': path, 'caption': caption})
         return path
