@@ -120,6 +120,12 @@ def _schedstat(pid):
         return None
 
 
+def cpu_time(pid):
+    """Seconds process ``pid``'s main thread has run on a CPU, or None."""
+    times = _schedstat(pid)
+    return times[0] if times else None
+
+
 def run_delay(pid):
     """Seconds process ``pid``'s main thread has spent runnable but waiting for a CPU, or None."""
     times = _schedstat(pid)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from grader import paths
-from grader.limits import CallClock, busy_time, run_delay
+from grader.limits import CallClock, busy_time, cpu_time, run_delay
 from grader.run import run_tests
 
 SPIN = 'while True:\n    pass\n'
@@ -33,12 +33,6 @@ def busy_machine(cpus=None, spinners=None):
         for p in procs:
             p.kill()
             p.wait()
-
-
-def _cpu_seconds(pid):
-    with open(f'/proc/{pid}/stat') as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def _slowed_child(**clock_args):
@@ -110,7 +104,7 @@ def test_reference_keeps_full_marks_on_a_busy_machine():
         start, waited = time.monotonic(), [run_delay(p.pid) for p in procs]
         result = run_tests('reference', questions, extra_args=['--isolate'])
         elapsed = time.monotonic() - start
-        spent = sum(_cpu_seconds(p.pid) for p in procs)
+        spent = sum(cpu_time(p.pid) for p in procs)
         waited = sum(run_delay(p.pid) - w for p, w in zip(procs, waited))
     # The hogs ran, and the cores were oversubscribed: runnable, they waited for a CPU most of the time
     # (more so if other work shares the machine, so this cannot fail because of someone else's load).
