@@ -18,10 +18,10 @@ def boxes_figure(image, found, truth=None):
     fig = plt.figure(figsize=(9, 9 * height / width))
     step = max(1, width // (9 * FIGURE_DPI))   # the figure shows at most this many pixels: drawing more costs seconds
     plt.imshow(image[::step, ::step], extent=(-0.5, width - 0.5, height - 0.5, -0.5))   # boxes stay in page pixels
-    for boxes, colour, width in ((truth if truth is not None else [], 'lime', 2), (found, 'red', 1)):
+    for boxes, colour, line in ((truth if truth is not None else [], 'lime', 2), (found, 'red', 1)):
         for y1, x1, y2, x2 in boxes:
             plt.gca().add_patch(matplotlib.patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False,
-                                                             edgecolor=colour, linewidth=width))
+                                                             edgecolor=colour, linewidth=line))
     plt.axis('off')
     return fig
 
