@@ -77,12 +77,16 @@ def test_wire_decoding_refuses_malformed_messages(tree, meta):
         wire.decode(tree, [bytearray(8)], meta=meta)
 
 
-def _raw(head, tmp_path):
-    """A message as a hostile peer would write it (a JSON text, no buffers, no checks), ready to read."""
+def _read_raw(head, tmp_path):
+    """wire.read of a message as a hostile peer would write it (a JSON text, no buffers, no checks)."""
     import struct
     path = tmp_path / 'message'
     path.write_bytes(struct.pack('<II', len(head), 0) + head)
-    return wire.Reader(os.open(path, os.O_RDONLY))
+    reader = wire.Reader(os.open(path, os.O_RDONLY))
+    try:
+        return wire.read(reader, limit=1 << 30)
+    finally:
+        os.close(reader.fd)
 
 
 @pytest.mark.parametrize('head', [b'[[' + b'[],' * 1_000_000 + b'[]],[]]', b'[' * 100_000 + b']' * 100_000,
@@ -91,12 +95,8 @@ def _raw(head, tmp_path):
 def test_wire_bounds_what_a_message_costs_the_reader(head, tmp_path):
     """A message's JSON may not build more than MAX_ITEMS objects or nest deeper than MAX_DEPTH: 48 MB of
     nested lists would be gigabytes of Python objects."""
-    reader = _raw(head, tmp_path)
-    try:
-        with pytest.raises(wire.WireError):
-            wire.read(reader, limit=1 << 30)
-    finally:
-        os.close(reader.fd)
+    with pytest.raises(wire.WireError):
+        _read_raw(head, tmp_path)
 
 
 def test_wire_encoding_refuses_what_the_reader_would_refuse_before_encoding_it(tmp_path):
@@ -108,19 +108,11 @@ def test_wire_encoding_refuses_what_the_reader_would_refuse_before_encoding_it(t
     with pytest.raises(wire.WireError, match='more than'):
         wire.encode({str(i): i for i in range(wire.MAX_ITEMS // 2 + 1)})   # a key and a value each
     head = json.dumps([[[] for _ in range(wire.MAX_ITEMS)], []]).encode()
-    reader = _raw(head, tmp_path)
-    try:
-        with pytest.raises(wire.WireError, match='values'):   # what the reader would have made of it
-            wire.read(reader, limit=1 << 30)
-    finally:
-        os.close(reader.fd)
+    with pytest.raises(wire.WireError, match='values'):   # what the reader would have made of it
+        _read_raw(head, tmp_path)
     most = wire.MAX_ITEMS - 3   # the reader also counts [tree, meta] and the buffer list
     head, buffers = wire.encode(list(range(most)))
-    reader = _raw(head, tmp_path)
-    try:
-        assert buffers == [] and len(wire.read(reader, limit=1 << 30)) == most
-    finally:
-        os.close(reader.fd)
+    assert buffers == [] and len(_read_raw(head, tmp_path)) == most
 
 
 def test_wire_read_stops_at_the_size_limit():

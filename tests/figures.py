@@ -15,8 +15,9 @@ FIVE_CLASSES = [0, 1, 500, 501, 1000, 1001, 2600, 2601, 3000, 3001]
 def boxes_figure(image, found, truth=None):
     """The page with the found boxes in red and, if given, the true boxes in green."""
     height, width = image.shape[:2]
-    fig = plt.figure(figsize=(9, 9 * height / width))
-    step = max(1, width // (9 * FIGURE_DPI))   # the figure shows at most this many pixels: drawing more costs seconds
+    inches = 9
+    fig = plt.figure(figsize=(inches, inches * height / width))
+    step = max(1, width // (inches * FIGURE_DPI))   # the figure shows at most this many pixels: more costs seconds
     plt.imshow(image[::step, ::step], extent=(-0.5, width - 0.5, height - 0.5, -0.5))   # boxes stay in page pixels
     for boxes, colour, line in ((truth if truth is not None else [], 'lime', 2), (found, 'red', 1)):
         for y1, x1, y2, x2 in boxes:

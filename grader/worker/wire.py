@@ -45,14 +45,14 @@ def encode(value, *, fallback=None):
     """value -> (json bytes, [buffers]). ``fallback(obj)`` returns a tagged dict for anything that is not
     plain data (a handle, a ref); without it such a value is a WireError, as is a value the reader would
     refuse for its size in values: refused here, before millions of them are encoded (seconds each time)."""
-    buffers, meta = [], []
-    count = [0]
+    buffers, meta, count = [], [], 0
 
     def items(v, per=1):
         """Count a container's elements (each becomes at least ``per`` JSON values or buffers, which the
         reader counts: a dict's key and value) before encoding any of them."""
-        count[0] += per * len(v)
-        if count[0] > MAX_ITEMS:
+        nonlocal count
+        count += per * len(v)
+        if count > MAX_ITEMS:
             raise WireError(f'more than {MAX_ITEMS:,} values (numbers, strings, lists ...): '
                             'many values travel as one NumPy array')
         return v
