@@ -44,32 +44,43 @@ class RunResult:
         return self.rows[qid].score
 
 
-def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, env=None):
-    """Test ``impl`` ('reference', 'student' or a folder) on ``questions`` (rubric ids; all by default)."""
+def environment(env=None):
+    """The environment a run gets: one BLAS thread unless the caller's environment says otherwise, the
+    deterministic Hypothesis profile, a fixed hash seed, no display; ``env`` on top."""
+    return {**ONE_THREAD, **os.environ, 'HYPOTHESIS_PROFILE': 'grading', 'PYTHONHASHSEED': '0',
+            'MPLBACKEND': 'Agg', **(env or {})}
+
+
+def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, env=None, server=None):
+    """Test ``impl`` ('reference', 'student' or a folder) on ``questions`` (rubric ids; all by default).
+    ``server``: a grader.warm_starts.Server to fork the run from instead of starting Python afresh."""
     questions = list(questions or [q.id for q in QUESTIONS])
     selection = ' or '.join(marker_name(q) for q in questions)
     if not hidden:
         selection = f'({selection}) and not hidden'
     with tempfile.TemporaryDirectory(prefix='nn-grade-') as tmp:
         results = os.path.join(tmp, 'results.json')
-        cmd = [sys.executable, '-m', 'pytest', str(paths.TESTS), f'--impl={impl}', '-m', selection,
-               '--results-json', results, '-q', '--no-score', '-p', 'no:cacheprovider', *extra_args]
-        run_env = {**ONE_THREAD, **os.environ, 'HYPOTHESIS_PROFILE': 'grading', 'PYTHONHASHSEED': '0',
-                   'MPLBACKEND': 'Agg', **(env or {})}
-        try:
-            proc = subprocess.run(cmd, cwd=paths.ROOT, env=run_env, capture_output=True, text=True, errors='replace',
-                                  timeout=timeout)
-            returncode, output, timed_out = proc.returncode, proc.stdout + proc.stderr, False
-        except subprocess.TimeoutExpired as exc:   # pytest was killed; its worker dies with it
-            returncode, timed_out = None, True
-            output = ''.join(s.decode(errors='replace') if isinstance(s, bytes) else s
-                             for s in (exc.stdout, exc.stderr) if s)
+        args = [str(paths.TESTS), f'--impl={impl}', '-m', selection, '--results-json', results, '-q', '--no-score',
+                '-p', 'no:cacheprovider', *extra_args]
+        launch = _fresh if server is None else server.run
+        returncode, output, timed_out = launch(args, environment(env), timeout)
         records = _records(results)
         outcomes = [r for r in records if 'nodeid' in r]
         collected = next((r['collected'] for r in records if 'collected' in r), {})
         violations = [r['violation'] for r in records if 'violation' in r]
     return RunResult(str(impl), questions, outcomes, score(outcomes, questions), returncode, output, timed_out,
                      collected, violations)
+
+
+def _fresh(args, env, timeout):
+    """(returncode, output, timed_out) of ``python -m pytest *args`` in a new process."""
+    try:
+        proc = subprocess.run([sys.executable, '-m', 'pytest', *args], cwd=paths.ROOT, env=env, capture_output=True,
+                              text=True, errors='replace', timeout=timeout)
+        return proc.returncode, proc.stdout + proc.stderr, False
+    except subprocess.TimeoutExpired as exc:   # pytest was killed; its worker dies with it
+        return None, ''.join(s.decode(errors='replace') if isinstance(s, bytes) else s
+                             for s in (exc.stdout, exc.stderr) if s), True
 
 
 def read_outcomes(path):

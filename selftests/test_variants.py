@@ -2,14 +2,16 @@
 loses points on every question in its ``loses`` and keeps full marks on its ``keeps`` (the rubric's
 reference swap charges a bug once); each correct alternative keeps full marks where it is graded.
 
-Every variant is graded once, through the grader's own path (grader.run.run_tests in a fresh pytest
-process, on only the questions the variant names, with other parts' test files left out), two at a
-time; the kill table (variant, questions, points) is written to the terminal at the end of the run."""
+Every variant is graded once, through the grader's own path (grader.run.run_tests, on only the questions
+the variant names, with other parts' test files left out), two at a time, each in a pytest process of its
+own forked from a warm one (grader.warm_starts); the kill table (variant, questions, points) is written to
+the terminal at the end of the run."""
 import ast
 import os
 import re
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,9 +19,10 @@ import pytest
 from grader import paths, variants
 from grader.datasets import pages
 from grader.rubric import BY_ID
-from grader.run import run_tests
+from grader.run import environment, run_tests
 from grader.scoring import score
 from grader.variants import PatchError, Variant
+from grader.warm_starts import Server
 from selftests.ci import requires
 
 pytestmark = pytest.mark.skipif(not paths.REFERENCE.is_dir(), reason='needs the reference solution')
@@ -42,10 +45,10 @@ BASELINE = tuple(q for q in BY_ID if q.startswith('2.'))   # cheap to grade the 
 
 
 def _grade(job):
-    variant, root = job
+    variant, root, server = job
     impl = 'reference' if variant is None else str(variants.materialize(variant, root / variant.name))
     qids = BASELINE if variant is None else variants.questions(variant)
-    return run_tests(impl, questions=qids, extra_args=_only_parts(qids), timeout=TIMEOUT)
+    return run_tests(impl, questions=qids, extra_args=_only_parts(qids), timeout=TIMEOUT, server=server)
 
 
 @pytest.fixture(scope='module')
@@ -55,17 +58,19 @@ def graded(tmp_path_factory, request):
     root = tmp_path_factory.mktemp('variants')
     wanted = {item.callspec.params['name'] for item in request.session.items
               if getattr(item, 'callspec', None) and 'name' in item.callspec.params}
-    jobs = [(None, root)] + [(v, root) for v in variants.CATALOGUE if v.name in wanted]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip([v and v.name for v, _ in jobs], pool.map(_grade, jobs)))
+    chosen = [None] + [v for v in variants.CATALOGUE if v.name in wanted]
+    start = time.perf_counter()
+    with Server(environment(), paths.ROOT) as server, ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip([v and v.name for v in chosen], pool.map(_grade, [(v, root, server) for v in chosen])))
     reporter = request.config.pluginmanager.get_plugin('terminalreporter')
     if reporter is not None:
-        _write_table(reporter, results)
+        _write_table(reporter, results, time.perf_counter() - start)
     return results
 
 
-def _write_table(reporter, results):
-    reporter.write_sep('-', 'kill table (variant: points per graded question)')
+def _write_table(reporter, results, seconds):
+    reporter.write_sep('-', f'kill table (variant: points per graded question); {len(results)} runs graded in '
+                            f'{seconds:.0f} s, two at a time')
     for v in (v for v in variants.CATALOGUE if v.name in results):
         rows = results[v.name].rows
         cells = '  '.join(f"{q}{'*' if q in v.loses else ''} "
