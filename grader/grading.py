@@ -41,9 +41,10 @@ DEADLINE_MARGIN = 120.0
 
 
 def grade(source, out, questions=None, formats=('gradescope',), hidden=True, extra_args=(), timeout=None,
-          deadline=DEFAULT_DEADLINE):
+          deadline=DEFAULT_DEADLINE, server=None):
     """Grade ``source`` (folder or .zip) on ``questions`` (rubric ids; all by default) and write the
-    results into folder ``out``. Returns the grader.results.Result."""
+    results into folder ``out``. Returns the grader.results.Result. ``server``: a grader.warm_starts.Server
+    to fork the test run from (``batch``)."""
     questions = list(questions or [q.id for q in QUESTIONS])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -58,7 +59,7 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
         # verdicts; the worker cannot see the output folder (where results.json is written).
         if timeout is None and deadline:
             timeout = deadline + DEADLINE_MARGIN
-        run = run_tests(sub.root, questions, hidden=hidden, timeout=timeout,
+        run = run_tests(sub.root, questions, hidden=hidden, timeout=timeout, server=server,
                         extra_args=['--isolate', '--continue-on-collection-errors', f'--deadline={deadline or 0:g}',
                                     f'--artifacts-dir={figures.resolve()}', *extra_args])
         notes = sub.notes() + compat.notes(sub.root, sub.files)   # old library spellings, graded as renamed

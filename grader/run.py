@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from grader import paths
 from grader.rubric import QUESTIONS, marker_name
 from grader.scoring import score
+from grader.warm_starts import ServerStopped
 
 
 # Grading computes with one BLAS thread (unless told otherwise): the matrices are small, and a second
@@ -62,8 +63,10 @@ def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, en
         results = os.path.join(tmp, 'results.json')
         args = [str(paths.TESTS), f'--impl={impl}', '-m', selection, '--results-json', results, '-q', '--no-score',
                 '-p', 'no:cacheprovider', *extra_args]
-        launch = _fresh if server is None else server.run
-        returncode, output, timed_out = launch(args, environment(env), timeout)
+        try:
+            returncode, output, timed_out = (_fresh if server is None else server.run)(args, environment(env), timeout)
+        except ServerStopped:   # the warm server died (killed, out of memory): this run starts afresh
+            returncode, output, timed_out = _fresh(args, environment(env), timeout)
         records = _records(results)
         outcomes = [r for r in records if 'nodeid' in r]
         collected = next((r['collected'] for r in records if 'collected' in r), {})

@@ -1,4 +1,5 @@
-"""pytest runs forked from a warm process, for many runs in a row (the selftests' kill table).
+"""pytest runs forked from a warm process, for many runs in a row (``batch``, ``selfcheck``,
+the selftests' kill table).
 
 Each grading run is a fresh pytest process, so one implementation's course modules never meet another's.
 Starting one costs seconds before the first test: Python, pytest, NumPy, SciPy, Hypothesis, scikit-image
@@ -10,6 +11,7 @@ one 16.7 and 8.7 s.
 The server is started with the runs' environment, and every run must ask for the same values of the
 variables that are read only when Python starts or a library is imported (hash seed, BLAS threads, the
 Hypothesis profile, matplotlib's backend): ``Server.run`` refuses others rather than run with stale ones."""
+import contextlib
 import gc
 import importlib
 import json
@@ -23,11 +25,12 @@ import tempfile
 import threading
 import traceback
 
-# Libraries the runs import, heaviest first; one that is not installed is passed over (a NumPy-only
-# environment has no torch).
-PRELOAD = ('torch', 'torchvision', 'scipy.stats', 'scipy.special', 'scipy.ndimage', 'skimage.measure',
-           'skimage.morphology', 'skimage.filters', 'skimage.transform', 'matplotlib.pyplot', 'hypothesis',
-           'numpy', 'pytest', 'grader.pytest_plugin')
+# Libraries the runs import; one that is not installed is passed over. Q7's cost 6 s to import, so only
+# a server for runs that reach Q7 loads them.
+PRELOAD = ('scipy.stats', 'scipy.special', 'scipy.ndimage', 'skimage.measure', 'skimage.morphology',
+           'skimage.filters', 'skimage.transform', 'matplotlib.pyplot', 'hypothesis', 'numpy', 'pytest',
+           'grader.pytest_plugin')
+TORCH = ('torch', 'torchvision')
 FIXED = ('PYTHONHASHSEED', 'HYPOTHESIS_PROFILE', 'MPLBACKEND', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS',
          'MKL_NUM_THREADS')
 # pytest warns that modules imported before it started (here: on purpose) cannot have their asserts
@@ -37,18 +40,26 @@ POLL = 0.05   # seconds between the server's checks for finished runs while any 
 _channel = None   # in the server: where its reports go (its original stdout)
 
 
+class ServerStopped(RuntimeError):
+    """The server is gone (killed, out of memory): the run did not start, or was stopped with it."""
+
+
 class Server:
     """A warm process that forks pytest runs: ``run(args, env, timeout)`` as ``subprocess.run`` of
     ``python -m pytest *args`` in ``cwd`` would be. Safe to call from several threads."""
 
-    def __init__(self, env, cwd):
+    def __init__(self, env, cwd, questions=None):
+        """``questions``: the rubric ids the runs will ask for (None: any); torch is loaded for Q7's."""
         self.env, self.cwd = dict(env), str(cwd)
         self._outputs = tempfile.TemporaryDirectory(prefix='nn-warm-')
-        self._proc = subprocess.Popen([sys.executable, '-c', 'from grader.warm_starts import serve; serve()'],
+        torch = questions is None or any(q.startswith('7') for q in questions)
+        preload = (TORCH if torch else ()) + PRELOAD
+        self._proc = subprocess.Popen([sys.executable, '-c', 'from grader.warm_starts import serve; serve()', *preload],
                                       cwd=self.cwd, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._lock = threading.Lock()
         self._waiting = {}   # job number -> queue of the server's messages about it
         self._next = 0
+        self._stopped = False
         threading.Thread(target=self._read, daemon=True).start()
 
     def run(self, args, env, timeout=None):
@@ -59,6 +70,8 @@ class Server:
             raise ValueError(f'the warm-start server was started with other values of {", ".join(stale)}, '
                              'which a forked run cannot change: start a server with this environment')
         with self._lock:
+            if self._stopped:
+                raise self._gone()
             job, self._next = self._next, self._next + 1
             inbox = self._waiting[job] = queue.Queue()
             output = os.path.join(self._outputs.name, f'{job}.out')
@@ -68,6 +81,7 @@ class Server:
                 self._proc.stdin.flush()
             except OSError:
                 pass   # the server is gone: _read has told the inbox
+        pid = None
         try:
             pid = self._expect(inbox, 'pid')
             timed_out = False
@@ -75,10 +89,8 @@ class Server:
                 returncode = self._expect(inbox, 'exit', timeout)
             except queue.Empty:
                 timed_out, returncode = True, None
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self._expect(inbox, 'exit')
             try:
                 with open(output, errors='replace') as f:
@@ -87,15 +99,27 @@ class Server:
             except FileNotFoundError:   # killed before it opened its output
                 text = ''
             return returncode, text, timed_out
+        except ServerStopped:
+            if pid is not None:   # no server will report on it: it must not go on writing the run's files
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            raise
         finally:
             with self._lock:
                 self._waiting.pop(job, None)
 
+    @property
+    def pid(self):
+        return self._proc.pid
+
     def _expect(self, inbox, key, timeout=None):
         message = inbox.get(timeout=timeout)
         if key not in message:
-            raise RuntimeError(f'the warm-start server stopped (exit code {self._proc.poll()}): see its stderr')
+            raise self._gone()
         return message[key]
+
+    def _gone(self):
+        return ServerStopped(f'the warm-start server stopped (exit code {self._proc.poll()}; its stderr says why)')
 
     def _read(self):
         try:
@@ -108,6 +132,7 @@ class Server:
         finally:   # the server ended, or said something else: nothing more will come
             self._proc.kill()
             with self._lock:
+                self._stopped = True
                 for inbox in self._waiting.values():
                     inbox.put({})
 
@@ -126,13 +151,13 @@ class Server:
 
 
 def serve():
-    """The server: import PRELOAD, then fork one pytest run per request line on stdin and report each
-    run's pid and exit code on stdout. Ends when stdin closes."""
+    """The server: import the modules named on its command line, then fork one pytest run per request
+    line on stdin and report each run's pid and exit code on stdout. Ends when stdin closes."""
     global _channel
     # Reports go out on the original stdout; anything else printed (by a library, a run) goes to stderr.
     _channel = os.fdopen(os.dup(1), 'w')
     os.dup2(2, 1)
-    for name in PRELOAD:
+    for name in sys.argv[1:]:
         try:
             importlib.import_module(name)
         except ImportError:

@@ -60,7 +60,8 @@ def graded(tmp_path_factory, request):
               if getattr(item, 'callspec', None) and 'name' in item.callspec.params}
     chosen = [None] + [v for v in variants.CATALOGUE if v.name in wanted]
     start = time.perf_counter()
-    with Server(environment(), paths.ROOT) as server, ThreadPoolExecutor(max_workers=2) as pool:
+    asked = [q for v in chosen[1:] for q in variants.questions(v)]
+    with Server(environment(), paths.ROOT, asked) as server, ThreadPoolExecutor(max_workers=2) as pool:
         results = dict(zip([v and v.name for v in chosen], pool.map(_grade, [(v, root, server) for v in chosen])))
     reporter = request.config.pluginmanager.get_plugin('terminalreporter')
     if reporter is not None:

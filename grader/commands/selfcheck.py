@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from grader import paths, rubric
 from grader.grading import NORMAL_EXIT
-from grader.run import run_tests
+from grader.run import environment, run_tests
+from grader.warm_starts import Server
 
 
 def add_arguments(parser):
@@ -32,15 +33,16 @@ def _full(run, qid):
     return row.graded and row.score >= row.max_score
 
 
-def check_variant(variant, questions):
-    """(expected, got, ok) for one broken or alternative variant, graded on its own questions."""
+def check_variant(variant, questions, server=None):
+    """(expected, got, ok) for one broken or alternative variant, graded on its own questions (forked
+    from ``server``, a grader.warm_starts.Server, if given)."""
     from grader import variants
     asked = [q for q in variants.questions(variant) if q in questions]
     if not asked:
         return 'outside --only', '', True
     with tempfile.TemporaryDirectory(prefix='nn-variant-') as tmp:
         variants.materialize(variant, tmp)
-        run = run_tests(tmp, asked)
+        run = run_tests(tmp, asked, server=server)
     problems = [p for p in variants.problems(variant, run.rows) if p.split(':')[0] in asked]
     if _broken(run):
         problems.insert(0, _broken(run))
@@ -56,10 +58,10 @@ def checks(questions, catalogue, jobs=2):
     """[(check, expected, got, ok)] for the rubric, the reference, the stubs and every variant."""
     out = [('rubric total', '90', f'{rubric.TOTAL:g}', rubric.TOTAL == 90)]
     graded_points = [q for q in questions if rubric.BY_ID[q].points]
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        ref = pool.submit(run_tests, 'reference', questions)
-        stub = pool.submit(run_tests, paths.STUDENT, questions)
-        variants = [(v, pool.submit(check_variant, v, questions)) for v in catalogue]
+    with Server(environment(), paths.ROOT, questions) as server, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        ref = pool.submit(run_tests, 'reference', questions, server=server)
+        stub = pool.submit(run_tests, paths.STUDENT, questions, server=server)
+        variants = [(v, pool.submit(check_variant, v, questions, server)) for v in catalogue]
         ref, stub = ref.result(), stub.result()
         short = [q for q in graded_points if ref.rows[q].graded and not _full(ref, q)]
         untested = [q for q in graded_points if not ref.rows[q].graded]
