@@ -43,7 +43,7 @@ DEADLINE_MARGIN = 120.0
 def grade(source, out, questions=None, formats=('gradescope',), hidden=True, extra_args=(), timeout=None,
           deadline=DEFAULT_DEADLINE, server=None):
     """Grade ``source`` (folder or .zip) on ``questions`` (rubric ids; all by default) and write the
-    results into folder ``out``. Returns the grader.results.Result. ``server``: a grader.warm_starts.Server
+    results into folder ``out``. Returns the grader.results.Result. ``server``: a grader.run.warm_server()
     to fork the test run from (``batch``)."""
     questions = list(questions or [q.id for q in QUESTIONS])
     out = Path(out)

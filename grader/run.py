@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from grader import paths
 from grader.rubric import QUESTIONS, marker_name
 from grader.scoring import score
-from grader.warm_starts import ServerStopped
+from grader.warm_starts import Server, ServerStopped
 
 
 # Grading computes with one BLAS thread (unless told otherwise): the matrices are small, and a second
@@ -52,9 +52,15 @@ def environment(env=None):
             'MPLBACKEND': 'Agg', **(env or {})}
 
 
+def warm_server(questions=None):
+    """A grader.warm_starts.Server for run_tests of ``questions`` (rubric ids; None: any), started with
+    the environment runs get."""
+    return Server(environment(), paths.ROOT, questions)
+
+
 def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, env=None, server=None):
     """Test ``impl`` ('reference', 'student' or a folder) on ``questions`` (rubric ids; all by default).
-    ``server``: a grader.warm_starts.Server to fork the run from instead of starting Python afresh."""
+    ``server``: a warm_server() to fork the run from instead of starting Python afresh."""
     questions = list(questions or [q.id for q in QUESTIONS])
     selection = ' or '.join(marker_name(q) for q in questions)
     if not hidden:
@@ -63,10 +69,11 @@ def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, en
         results = os.path.join(tmp, 'results.json')
         args = [str(paths.TESTS), f'--impl={impl}', '-m', selection, '--results-json', results, '-q', '--no-score',
                 '-p', 'no:cacheprovider', *extra_args]
+        run_env = environment(env)
         try:
-            returncode, output, timed_out = (_fresh if server is None else server.run)(args, environment(env), timeout)
+            returncode, output, timed_out = (_fresh if server is None else server.run)(args, run_env, timeout)
         except ServerStopped:   # the warm server died (killed, out of memory): this run starts afresh
-            returncode, output, timed_out = _fresh(args, environment(env), timeout)
+            returncode, output, timed_out = _fresh(args, run_env, timeout)
         records = _records(results)
         outcomes = [r for r in records if 'nodeid' in r]
         collected = next((r['collected'] for r in records if 'collected' in r), {})

@@ -19,10 +19,9 @@ import pytest
 from grader import paths, variants
 from grader.datasets import pages
 from grader.rubric import BY_ID
-from grader.run import environment, run_tests
+from grader.run import run_tests, warm_server
 from grader.scoring import score
 from grader.variants import PatchError, Variant
-from grader.warm_starts import Server
 from selftests.ci import requires
 
 pytestmark = pytest.mark.skipif(not paths.REFERENCE.is_dir(), reason='needs the reference solution')
@@ -61,7 +60,7 @@ def graded(tmp_path_factory, request):
     chosen = [None] + [v for v in variants.CATALOGUE if v.name in wanted]
     start = time.perf_counter()
     asked = [q for v in chosen[1:] for q in variants.questions(v)]
-    with Server(environment(), paths.ROOT, asked) as server, ThreadPoolExecutor(max_workers=2) as pool:
+    with warm_server(asked) as server, ThreadPoolExecutor(max_workers=2) as pool:
         results = dict(zip([v and v.name for v in chosen], pool.map(_grade, [(v, root, server) for v in chosen])))
     reporter = request.config.pluginmanager.get_plugin('terminalreporter')
     if reporter is not None:

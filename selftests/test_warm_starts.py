@@ -8,15 +8,15 @@ import signal
 import pytest
 
 from grader import paths, variants
-from grader.run import environment, run_tests
-from grader.warm_starts import Server
+from grader.run import run_tests, warm_server
 
 QUESTIONS = ['2.2.2']
+ONE_TEST = {'PYTEST_ADDOPTS': '-k rows_are_distributions'}   # a run of one test of QUESTIONS
 
 
 @pytest.fixture(scope='module')
 def server():
-    with Server(environment(), paths.ROOT) as warm:
+    with warm_server() as warm:
         yield warm
 
 
@@ -44,7 +44,7 @@ def test_a_forked_run_decides_what_a_fresh_one_does(server, tmp_path, name, ques
 def test_a_forked_run_has_its_own_environment(server):
     """Variables the run is given reach it (PYTEST_ADDOPTS is read by pytest as it starts), and the
     next run, given none, does not inherit them."""
-    narrowed = run_tests('reference', QUESTIONS, env={'PYTEST_ADDOPTS': '-k rows_are_distributions'}, server=server)
+    narrowed = run_tests('reference', QUESTIONS, env=ONE_TEST, server=server)
     whole = run_tests('reference', QUESTIONS, server=server)
     assert narrowed.returncode == whole.returncode == 0, narrowed.output[-3000:]
     assert [o['function'].split('::')[1] for o in narrowed.outcomes] == ['test_softmax_rows_are_distributions']
@@ -57,16 +57,16 @@ def test_a_hanging_run_is_stopped_and_the_server_goes_on(server, tmp_path):
         nn.write('\n\ndef softmax(x):\n    import time\n    time.sleep(3600)\n')
     stopped = run_tests(str(handin), QUESTIONS, timeout=8, server=server)
     assert stopped.timed_out and stopped.returncode is None
-    after = run_tests('reference', QUESTIONS, env={'PYTEST_ADDOPTS': '-k rows_are_distributions'}, server=server)
+    after = run_tests('reference', QUESTIONS, env=ONE_TEST, server=server)
     assert after.returncode == 0 and [o['outcome'] for o in after.outcomes] == ['passed'], after.output[-3000:]
 
 
 def test_runs_start_afresh_once_the_server_is_gone():
     """A server killed (by the kernel's OOM killer, say) costs the runs after it their warm start, not
     their grading."""
-    with Server(environment(), paths.ROOT, QUESTIONS) as doomed:
+    with warm_server(QUESTIONS) as doomed:
         os.kill(doomed.pid, signal.SIGKILL)
-        run = run_tests('reference', QUESTIONS, env={'PYTEST_ADDOPTS': '-k rows_are_distributions'}, server=doomed)
+        run = run_tests('reference', QUESTIONS, env=ONE_TEST, server=doomed)
     assert run.returncode == 0 and [o['outcome'] for o in run.outcomes] == ['passed'], run.output[-3000:]
 
 

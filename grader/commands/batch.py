@@ -13,11 +13,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from grader import gradebook, paths
+from grader import gradebook
 from grader.commands.grade import add_shared_arguments, parse_common
 from grader.grading import grade
-from grader.run import environment
-from grader.warm_starts import Server
+from grader.run import warm_server
 
 
 def add_arguments(parser):
@@ -64,8 +63,7 @@ def run(args):
     started, results = time.monotonic(), {}
     progress(0, len(todo), started)
     # Each grade runs its own pytest process, forked from one that has imported the libraries already.
-    with Server(environment(), paths.ROOT, questions) as server, \
-            ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+    with warm_server(questions) as server, ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = {pool.submit(grade, path, out / name, questions, formats, extra_args=extra,
                                timeout=args.timeout, server=server): name for name, path in todo}
         for future in as_completed(futures):

@@ -12,8 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from grader import paths, rubric
 from grader.grading import NORMAL_EXIT
-from grader.run import environment, run_tests
-from grader.warm_starts import Server
+from grader.run import run_tests, warm_server
 
 
 def add_arguments(parser):
@@ -35,7 +34,7 @@ def _full(run, qid):
 
 def check_variant(variant, questions, server=None):
     """(expected, got, ok) for one broken or alternative variant, graded on its own questions (forked
-    from ``server``, a grader.warm_starts.Server, if given)."""
+    from ``server``, a grader.run.warm_server(), if given)."""
     from grader import variants
     asked = [q for q in variants.questions(variant) if q in questions]
     if not asked:
@@ -58,7 +57,7 @@ def checks(questions, catalogue, jobs=2):
     """[(check, expected, got, ok)] for the rubric, the reference, the stubs and every variant."""
     out = [('rubric total', '90', f'{rubric.TOTAL:g}', rubric.TOTAL == 90)]
     graded_points = [q for q in questions if rubric.BY_ID[q].points]
-    with Server(environment(), paths.ROOT, questions) as server, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with warm_server(questions) as server, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         ref = pool.submit(run_tests, 'reference', questions, server=server)
         stub = pool.submit(run_tests, paths.STUDENT, questions, server=server)
         variants = [(v, pool.submit(check_variant, v, questions, server)) for v in catalogue]
