@@ -3,6 +3,7 @@ what it can leave behind, that no reference code is ever within its reach, and t
 into it is one self-contained package."""
 import ast
 import contextlib
+import io
 import json
 import os
 import socket
@@ -514,6 +515,29 @@ def _killed(worker):
     while worker.alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not worker.alive(), 'the worker did not die'
+
+
+def test_a_worker_on_its_way_out_is_dead(monkeypatch):
+    """A worker that has begun to exit closes its pipes before /proc shows it as a zombie. In that window
+    the other worker of the pair has already answered "the pair was closed", and the grader asks whether
+    this one lives: it must hear no, or a CPU-limit death of the course's worker reads as a closed pipe
+    (the hostile course_cpu hand-in got that message once in CI)."""
+    proc = subprocess.Popen(['sleep', '600'])
+    try:
+        stat = f'/proc/{proc.pid}/stat'
+        worker = type('Worker', (), {'proc': proc, 'python_pid': proc.pid})()
+        assert process.WorkerProcess.alive(worker)
+        head, tail = open(stat).read().rsplit(')', 1)
+        fields = tail.split()
+        assert fields[0] not in 'ZX'
+        fields[6] = str(int(fields[6]) | process.PF_EXITING)   # what the kernel sets first in do_exit
+        exiting = f'{head}) {" ".join(fields)}\n'
+        monkeypatch.setattr(process, 'open', lambda path, *args, **kwargs: io.StringIO(exiting) if path == stat
+                            else open(path, *args, **kwargs), raising=False)
+        assert not process.WorkerProcess.alive(worker), 'a process that began to exit counted as running'
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.mark.parametrize('deaths', [1, 2])

@@ -20,6 +20,7 @@ STARTUP_SECONDS = 120.0   # for Python and NumPy to load in a new worker, howeve
 MACHINE_PROBLEM = 'a problem of the grading machine, not of the hand-in: please tell the course staff'
 PIPE_BYTES = 1 << 20      # the pipes' buffers (Linux's default cap for a process without privileges)
 KILL_SECONDS = 60.0       # for a killed worker's processes to be gone, however busy the machine
+PF_EXITING = 0x4          # in the flags of /proc/<pid>/stat: the process has begun to exit (linux/sched.h)
 
 
 class WorkerProcess:
@@ -172,8 +173,7 @@ class WorkerProcess:
             return False
         if self.python_pid is None:   # (not found at start: the sandbox's own answer is all there is)
             return True
-        state = _state(self.python_pid)
-        return state is not None and state[0] not in 'ZX'
+        return _running(self.python_pid)
 
     # -- processes
     def strays(self):
@@ -280,6 +280,12 @@ def _stat(pid, pick):
 def _started(pid):
     """A process's start time (clock ticks since boot): with its pid, a name no later process has."""
     return _stat(pid, lambda fields: int(fields[19]))
+
+
+def _running(pid):
+    """Is the process there and not on its way out? A dying process closes its files (so the other side of
+    a pipe reads EOF) before /proc shows it as a zombie; the kernel marks it as exiting before either."""
+    return _stat(pid, lambda fields: fields[0] not in 'ZX' and not int(fields[6]) & PF_EXITING) or False
 
 
 def _state(pid):
