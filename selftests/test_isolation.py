@@ -16,7 +16,7 @@ from grader import isolation, paths, variants
 from grader.isolation import sandbox
 from grader.isolation.proxies import Handle
 from grader.limits import DEFAULT, LimitExceeded, Limits
-from grader.run import run_tests
+from grader.run import run_tests, warm_server
 from grader.worker import activations, wire
 from selftests.workers import requires_bubblewrap, survivors, worker_log
 
@@ -24,6 +24,14 @@ HOSTILE = Path(__file__).parent / 'hostile'
 Q2 = ['2.1.2', '2.2.1', '2.2.2', '2.2.3', '2.3.1', '2.4.1', '2.5.1']
 # The test tree is shared with parts under construction; a module that fails to collect must not stop these runs.
 RUN_ARGS = ['--continue-on-collection-errors']
+
+
+@pytest.fixture(scope='module')
+def warm():
+    """This file's grading runs fork from one warm process, as batch's do (grader.warm_starts): each is still
+    a pytest process of its own, only without paying the imports again."""
+    with warm_server(Q2) as server:
+        yield server
 
 
 # ---------------------------------------------------------------- wire format
@@ -308,21 +316,22 @@ def test_worker_computes_bit_for_bit_what_direct_mode_computes():
     assert np.array_equal(isolated, direct), np.abs(isolated - direct).max()
 
 
-def test_reference_gets_full_marks_and_stubs_zero_isolated():
+def test_reference_gets_full_marks_and_stubs_zero_isolated(warm):
     for impl, expected in (('reference', 28.0), ('student', 0.0)):
-        result = run_tests(impl, Q2, extra_args=RUN_ARGS + ['--isolate'])
+        result = run_tests(impl, Q2, extra_args=RUN_ARGS + ['--isolate'], server=warm)
         assert result.outcomes, result.output[-3000:]
         assert result.total == expected, (impl, {q: r.score for q, r in result.rows.items()}, result.output[-3000:])
 
 
 @pytest.mark.parametrize('name', ['forward-no-bias', 'backwards-no-deriv'])
-def test_later_questions_on_the_course_pieces_match_direct_mode(tmp_path, name):
+def test_later_questions_on_the_course_pieces_match_direct_mode(tmp_path, name, warm):
     """A hand-in whose forward or backwards fails has its later questions graded on the course's pieces:
     imported into pytest they run in place, in the worker they are called across the boundary
     (grader/worker/pieces.py), layer by layer. Both give the same verdicts and measured figures."""
     handin = variants.materialize(variants.by_name(name), tmp_path / name)
     questions = ['2.2.1', '2.3.1', '2.4.1', '2.5.1', '5.1.1']
-    direct, isolated = (run_tests(handin, questions, extra_args=RUN_ARGS + extra) for extra in ([], ['--isolate']))
+    direct, isolated = (run_tests(handin, questions, extra_args=RUN_ARGS + extra, server=warm)
+                        for extra in ([], ['--isolate']))
 
     def verdicts(run):   # times measured along the way differ, nothing else may
         return {o['nodeid']: (o['outcome'], {k: v for k, v in o['metrics'].items() if 'seconds' not in k})
@@ -355,7 +364,7 @@ ATTACKS = sorted(p for p in HOSTILE.iterdir() if (p / 'expected.json').is_file()
 
 
 @pytest.mark.parametrize('attack', ATTACKS, ids=[p.name for p in ATTACKS])
-def test_hostile_submission(attack, tmp_path):
+def test_hostile_submission(attack, tmp_path, warm):
     expected = json.loads((attack / 'expected.json').read_text())
     if expected.get('needs') == 'bubblewrap':
         requires_bubblewrap()
@@ -370,7 +379,7 @@ def test_hostile_submission(attack, tmp_path):
     log, env = worker_log(tmp_path)
     start = time.monotonic()
     try:
-        result = run_tests(folder, expected['questions'], timeout=900, env=env, extra_args=args)
+        result = run_tests(folder, expected['questions'], timeout=900, env=env, extra_args=args, server=warm)
         try:
             listener.accept()
             pytest.fail(f'{attack.name}: the submission reached a socket on 127.0.0.1')
@@ -398,7 +407,7 @@ def test_hostile_submission(attack, tmp_path):
         assert not left, f'{attack.name} left {left}'
     if (attack / 'honest').is_dir():   # the same answers without the attack: the attack must not earn more
         honest = run_tests(build(attack / 'honest', tmp_path / 'honest'), expected['questions'], timeout=900,
-                           extra_args=args)
+                           extra_args=args, server=warm)
         assert {q: r.score for q, r in honest.rows.items()} == scores, (attack.name, honest.rows)
     print(f"\n| {expected['attack']} | {scores} | {elapsed:.1f} s |")
 

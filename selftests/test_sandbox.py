@@ -387,6 +387,48 @@ def test_no_reference_text_is_within_the_workers_reach(tmp_path, monkeypatch):
     assert not survivors(log)
 
 
+HOSTILE_ENCODER = '''
+import struct
+import sys
+import numpy as np
+wire = sys.modules['grader.worker.wire']
+_write = wire.write
+
+
+class Raw:
+    """An answer of the hand-in's own bytes: its JSON, the buffers' types, and the buffers as written."""
+    def __init__(self, tree, meta=(), count=0, buffers=b''):
+        self.tree, self.meta, self.count, self.buffers = tree, list(meta), count, buffers
+
+
+def write(fd, message, *, fallback=None, deadline=None):
+    raw = message.get('value') if type(message) is dict else None
+    if type(raw) is not Raw:
+        return _write(fd, message, fallback=fallback, deadline=deadline)
+    head, buffers = wire.encode({**message, 'value': 'RAW'}, fallback=fallback)
+    assert head.endswith(b',[]]') and not buffers, head[-200:]   # an answer with no arrays of its own
+    head = (head[:-2] + b','.join(raw.meta) + b']]').replace(b'"RAW"', raw.tree, 1)
+    wire._write_all(fd, [wire._HEAD.pack(len(head), raw.count), head, raw.buffers], deadline)
+
+
+wire.write = write
+
+
+def lists():
+    return Raw(b'[' + b'[],' * (16_000_000 - 1) + b'[]]')
+
+
+def big():
+    return np.ones(250 * 2 ** 17)   # 250 MB, under reply_mb
+
+
+def many():
+    n, one = 2_000_000, np.ones(1).tobytes()
+    return Raw(b'[' + b','.join(b'{"$":"nd","b":%d}' % i for i in range(n)) + b']', [b'["<f8",[1]]'] * n, n,
+               (struct.pack('<Q', len(one)) + one) * n)
+'''
+
+
 def test_the_grader_stays_bounded_whatever_the_worker_sends(tmp_path):
     """A worker's answers cost the grader at most about their size once (nested lists are refused before
     they are built, arrays are read straight into place), so its memory stays under 1.5 GB. The peak is
@@ -394,13 +436,11 @@ def test_the_grader_stays_bounded_whatever_the_worker_sends(tmp_path):
     under pytest-xdist has grown with every test before this one."""
     handin = tmp_path / 'handin'
     handin.mkdir()
-    # The worker's own refusal to send so many values (wire.encode) is switched off, as a hostile hand-in
-    # can: this is about what reaches the grader.
-    (handin / 'nn.py').write_text('import sys\nimport numpy as np\n'
-                                  "sys.modules['grader.worker.wire'].MAX_ITEMS = 10 ** 9\n"
-                                  'def lists():\n    return [[] for _ in range(16_000_000)]\n'
-                                  'def big():\n    return np.ones(250 * 2 ** 17)\n'   # 250 MB, under reply_mb
-                                  'def many():\n    return [np.ones(1) for _ in range(2_000_000)]\n')
+    # The hand-in writes its answers' bytes itself, as a hostile worker can: the worker's own refusal to
+    # send so many values (wire.encode) is passed by, and the bytes are those wire.write would write for
+    # 16 million empty lists and 2 million one-element arrays (made in seconds, not the 100 s wire.write
+    # takes). This test is about what reaches the grader.
+    (handin / 'nn.py').write_text(HOSTILE_ENCODER)
     script = f'''
 import sys
 sys.path.insert(0, {str(paths.ROOT)!r})
