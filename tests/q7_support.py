@@ -12,13 +12,18 @@ import pytest
 from grader import checks, torch_data, torch_eval
 
 
+def seed_of(nodeid):
+    """The seed a Q7 test trains with: fixed by its pytest node id (benchmarks/calibrate.py covers it)."""
+    return zlib.crc32(nodeid.encode())
+
+
 @pytest.fixture
 def q7(impl, request):
     """The submission's q7 module, after seeding every RNG from the test's id and pinning threads.
     Questions after 7.1.1 train with the course's training loop where the submission's own failed 7.1.1
     (rubric ``uses``, grader.pieces), so a broken loop is charged once, in 7.1.1."""
     pytest.importorskip('torch', reason='Q7 needs torch and torchvision (pip install -r requirements-torch.txt)')
-    torch_eval.setup(zlib.crc32(request.node.nodeid.encode()), impl)
+    torch_eval.setup(seed_of(request.node.nodeid), impl)
     with impl.earlier_pieces(request.node.get_closest_marker('question').args[0]):
         yield impl.module('q7')
 

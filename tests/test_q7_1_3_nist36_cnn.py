@@ -14,10 +14,12 @@ from tests.test_q7_1_1_mlp import MLP_BEST
 pytestmark = [pytest.mark.question('7.1.3'), pytest.mark.limits(wall=300)]
 
 # Held-out accuracy after TASKS['nist36_cnn'] (4 epochs, Adam lr 2e-3, batch 64). Generated stand-in (glyph
-# recipe 3): the reference CNN over 10 seeds (benchmarks/calibrate.py nist36_cnn) reached 84.2-87.9% (mean
-# 86.7%, sd 1.1 points; 24-30 CPU seconds per run on a slow day beside another calibration, 10 s before);
-# 78% lies 7.6 sd below the mean and above the best reference MLP (75.25%). Real NIST36: the course reports
-# 84.5-90% (SPEC.md section 5): 0.82, not measured here.
+# recipe 3): the reference CNN over 11 seeds (benchmarks/calibrate.py nist36_cnn --seeds 11) reached
+# 82.2-87.9% (mean 86.3%, sd 1.75 points; 34-37 CPU seconds per run beside another calibration). The lowest
+# is this test's own seed (82.2%); the ten others gave 84.2-87.9%. 78% lies 4.8 sd below the mean and above
+# the best reference MLP (75.25%). 3 epochs were tried for speed (issue 12) and rejected: this test's seed
+# then reads 77.9%, under the bar. Real NIST36: the course reports 84.5-90% (SPEC.md section 5): 0.82, not
+# measured here.
 MIN_ACCURACY = {'generated': 0.78, 'real': 0.82}
 
 
