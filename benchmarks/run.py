@@ -23,8 +23,7 @@ from grader import paths, rubric, variants  # noqa: E402
 from grader.grading import grade  # noqa: E402
 from grader.run import run_tests  # noqa: E402
 
-NUMPY_PART = [q.id for q in rubric.QUESTIONS if not q.id.startswith(('1', '7'))]
-TORCH_PART = [q.id for q in rubric.QUESTIONS if q.id.startswith('7')]
+NUMPY_PART, TORCH_PART = rubric.independent_parts([q.id for q in rubric.QUESTIONS if q.id != '1'])
 BROKEN = ('softmax-no-shift', 'backwards-bias-axis', 'batches-with-replacement')
 FEW = ['2.2.2', '2.3.1', '2.4.1']
 # broken forward / backwards: Q3-Q5 then train on the course's pieces, called across the boundary
@@ -74,14 +73,17 @@ def _steps(output):
 
 
 def parts(args):
-    """`grade` (isolated, every format) of the reference on the NumPy part and the PyTorch part, and of
-    the untouched stubs on everything."""
+    """`grade` (isolated, every format) of the reference on the NumPy part, the PyTorch part and
+    everything (the two parts one after the other, then side by side as `grade` runs them with two CPUs
+    free), and of the untouched stubs on everything."""
     with tempfile.TemporaryDirectory() as tmp:
-        for label, source, questions in (('reference, Q2-Q6', paths.REFERENCE, NUMPY_PART),
-                                         ('reference, Q7', paths.REFERENCE, TORCH_PART),
-                                         ('stubs, all', paths.STUDENT, None)):
-            result, seconds = timed(grade, source, Path(tmp) / label.replace(' ', ''), questions)
-            print(f'grade {label}: {seconds:.1f} s, {result.score:g}/{result.max_score:g}')
+        for label, source, questions, jobs in (('reference, Q2-Q6', paths.REFERENCE, NUMPY_PART, 1),
+                                               ('reference, Q7', paths.REFERENCE, TORCH_PART, 1),
+                                               ('reference, all, one part after the other', paths.REFERENCE, None, 1),
+                                               ('reference, all, side by side', paths.REFERENCE, None, 2),
+                                               ('stubs, all, side by side', paths.STUDENT, None, 2)):
+            result, seconds = timed(grade, source, Path(tmp) / f'{len(label)}', questions, jobs=jobs)
+            print(f'grade {label}: {seconds:.1f} s, {result.score:g}/{result.max_score:g}', flush=True)
 
 
 def pieces(args):

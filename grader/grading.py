@@ -11,12 +11,10 @@ from pathlib import Path
 
 from grader import report, results
 from grader.rubric import QUESTIONS
-from grader.run import run_tests
+from grader.run import NORMAL_EXIT, run_tests
 from grader.submission import SubmissionRefused, prepare, shown
 from grader.worker import compat
 
-# pytest exit codes after which every reported outcome is trustworthy: all passed, some failed, none selected.
-NORMAL_EXIT = (0, 1, 5)
 # `grade`'s exit codes, besides 0 (graded, whatever the score) and 2 (usage error): the harness failed;
 # the hand-in was refused (unreadable, unsafe or damaged: graded 0 and results.json says why).
 EXIT_INTERNAL = 1
@@ -41,9 +39,10 @@ DEADLINE_MARGIN = 120.0
 
 
 def grade(source, out, questions=None, formats=('gradescope',), hidden=True, extra_args=(), timeout=None,
-          deadline=DEFAULT_DEADLINE, server=None):
+          deadline=DEFAULT_DEADLINE, server=None, jobs=1):
     """Grade ``source`` (folder or .zip) on ``questions`` (rubric ids; all by default) and write the
-    results into folder ``out``. Returns the grader.results.Result. ``server``: a grader.run.warm_server()
+    results into folder ``out``. Returns the grader.results.Result. ``jobs``: parts run side by side
+    (grader.run.run_tests). ``server``: a grader.run.warm_server()
     to fork the test run from (``batch``)."""
     questions = list(questions or [q.id for q in QUESTIONS])
     out = Path(out)
@@ -59,7 +58,7 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
         # verdicts; the worker cannot see the output folder (where results.json is written).
         if timeout is None and deadline:
             timeout = deadline + DEADLINE_MARGIN
-        run = run_tests(sub.root, questions, hidden=hidden, timeout=timeout, server=server,
+        run = run_tests(sub.root, questions, hidden=hidden, timeout=timeout, server=server, jobs=jobs,
                         extra_args=['--isolate', '--continue-on-collection-errors', f'--deadline={deadline or 0:g}',
                                     f'--artifacts-dir={figures.resolve()}', *extra_args])
         notes = sub.notes() + compat.notes(sub.root, sub.files)   # old library spellings, graded as renamed

@@ -84,6 +84,27 @@ assert TOTAL == 90, TOTAL
 assert all(p in PIECES for q in QUESTIONS for p in q.uses), 'every piece a question uses must be in PIECES'
 
 
+def is_torch(qid):
+    """Does question ``qid`` belong to the PyTorch part (Q7), the only one that imports torch?"""
+    return qid.split('.')[0] == '7'
+
+
+def independent_parts(questions):
+    """``questions`` (rubric ids) as the NumPy and the PyTorch part, in rubric order, leaving out an empty
+    one. Runs of the two may go side by side: no question uses a piece graded in the other part, so
+    each run's ledger (grader/pieces.py) still sees every question its pieces depend on."""
+    parts = [[q for q in questions if not is_torch(q)], [q for q in questions if is_torch(q)]]
+    return [part for part in parts if part]
+
+
+def _crossing(questions):
+    """[(question, piece)] of pieces a question uses that are graded in the other part."""
+    return [(q.id, p) for q in questions for p in q.uses if is_torch(q.id) != is_torch(PIECES[p][1])]
+
+
+assert not _crossing(QUESTIONS), f'a question uses a piece graded in the other part: {_crossing(QUESTIONS)}'
+
+
 def marker_name(qid):
     """'2.2.2' -> 'q2_2_2': the pytest marker that selects one question (``pytest -m q2_2_2``)."""
     return 'q' + qid.replace('.', '_')

@@ -7,13 +7,19 @@ import os
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from grader import paths
-from grader.rubric import QUESTIONS, marker_name
+from grader.limits import Limits
+from grader.rubric import QUESTIONS, independent_parts, marker_name
 from grader.scoring import score
 from grader.warm_starts import Server, ServerStopped
 
+
+# pytest exit codes after which every reported outcome is trustworthy: all passed, some failed, none selected.
+NORMAL_EXIT = (0, 1, 5)
 
 # Grading computes with one BLAS thread (unless told otherwise): the matrices are small, and a second
 # thread only spins, which on a machine shared with other gradings makes the time a test takes depend on
@@ -58,10 +64,18 @@ def warm_server(questions=None):
     return Server(environment(), paths.ROOT, questions)
 
 
-def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, env=None, server=None):
+def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, env=None, server=None, jobs=1):
     """Test ``impl`` ('reference', 'student' or a folder) on ``questions`` (rubric ids; all by default).
-    ``server``: a warm_server() to fork the run from instead of starting Python afresh."""
+    ``server``: a warm_server() to fork the run from instead of starting Python afresh. ``jobs`` > 1: the
+    NumPy and the PyTorch part run side by side, each in a pytest process (and worker) of its own; every
+    test computes on one thread with its own seed, and no limit counts time spent waiting for a CPU, so
+    the verdicts are those of one run, sooner."""
     questions = list(questions or [q.id for q in QUESTIONS])
+    parts = independent_parts(questions)
+    if jobs > 1 and len(parts) > 1:
+        with ThreadPoolExecutor(max_workers=min(jobs, len(parts))) as pool:
+            runs = list(pool.map(lambda part: run_tests(impl, part, hidden, extra_args, timeout, env, server), parts))
+        return _merged(impl, questions, runs)
     selection = ' or '.join(marker_name(q) for q in questions)
     if not hidden:
         selection = f'({selection}) and not hidden'
@@ -80,6 +94,65 @@ def run_tests(impl, questions=None, hidden=True, extra_args=(), timeout=None, en
         violations = [r['violation'] for r in records if 'violation' in r]
     return RunResult(str(impl), questions, outcomes, score(outcomes, questions), returncode, output, timed_out,
                      collected, violations)
+
+
+def _merged(impl, questions, runs):
+    """One RunResult of the side-by-side ``runs``. An abnormal exit of either run is the merged exit code,
+    and its output comes last, where a reader of the run's last lines looks."""
+    abnormal = [r for r in runs if r.returncode not in NORMAL_EXIT]
+    codes = {r.returncode for r in runs}
+    returncode = abnormal[0].returncode if abnormal else 1 if 1 in codes else 0 if 0 in codes else 5
+    shown = [r for r in runs if r not in abnormal] + abnormal
+    outcomes = [o for r in runs for o in r.outcomes]
+    return RunResult(str(impl), questions, outcomes, score(outcomes, questions), returncode,
+                     '\n'.join(r.output for r in shown), any(r.timed_out for r in runs),
+                     {q: n for r in runs for q, n in (r.collected or {}).items()},
+                     [v for r in runs for v in r.violations or []])
+
+
+def side_by_side_jobs():
+    """How many parts a single grading runs at once on this machine: 2 when two CPUs are ours and the
+    memory left holds two runs at their limits (a worker's address-space cap plus what the trusted
+    pytest process itself takes), so that one part can never push the other out of memory; else 1."""
+    need_mb = 2 * (Limits().memory_mb + TRUSTED_MB)
+    return 2 if available_cpus() >= 2 and available_mb() >= need_mb else 1
+
+
+# What the trusted pytest process of one run holds at most (peak RSS measured while grading the reference:
+# 1.7 GB for the PyTorch part, with torch imported and the data loaded; 1.3 GB for the NumPy part).
+TRUSTED_MB = 2000
+
+
+def available_cpus():
+    """CPUs this process may run on, and no more than its cgroup's CPU quota (a container started with
+    --cpus=1 still sees every CPU of the host)."""
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        quota, period = Path('/sys/fs/cgroup/cpu.max').read_text().split()
+        if quota != 'max':
+            cpus = min(cpus, int(quota) // int(period))
+    except (OSError, ValueError):
+        pass
+    return cpus
+
+
+def available_mb():
+    """Memory this process may still use, MB: the kernel's MemAvailable, or the cgroup's limit less its
+    usage where that is smaller (a container)."""
+    found = float('inf')
+    try:
+        with open('/proc/meminfo') as f:
+            found = next(int(line.split()[1]) / 1024 for line in f if line.startswith('MemAvailable:'))
+    except (OSError, StopIteration, ValueError):
+        pass
+    try:
+        limit = Path('/sys/fs/cgroup/memory.max').read_text().strip()
+        if limit != 'max':
+            used = int(Path('/sys/fs/cgroup/memory.current').read_text())
+            found = min(found, (int(limit) - used) / 2 ** 20)
+    except (OSError, ValueError):
+        pass
+    return found
 
 
 def _fresh(args, env, timeout):

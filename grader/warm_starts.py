@@ -25,6 +25,8 @@ import tempfile
 import threading
 import traceback
 
+from grader.rubric import is_torch
+
 # Libraries the runs import; one that is not installed is passed over. Q7's cost 6 s to import, so only
 # a server for runs that reach Q7 loads them.
 PRELOAD = ('scipy.stats', 'scipy.special', 'scipy.ndimage', 'skimage.measure', 'skimage.morphology',
@@ -52,7 +54,7 @@ class Server:
         """``questions``: the rubric ids the runs will ask for (None: any); torch is loaded for Q7's."""
         self.env, self.cwd = dict(env), str(cwd)
         self._outputs = tempfile.TemporaryDirectory(prefix='nn-warm-')
-        torch = questions is None or any(q.startswith('7') for q in questions)
+        torch = questions is None or any(map(is_torch, questions))
         preload = (TORCH if torch else ()) + PRELOAD
         self._proc = subprocess.Popen([sys.executable, '-c', 'from grader.warm_starts import serve; serve()', *preload],
                                       cwd=self.cwd, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 import zipfile
+from dataclasses import replace
 
 import pytest
 
@@ -225,6 +226,8 @@ def test_usage_errors_are_one_line(tmp_path):
     assert proc.returncode == 2 and 'unknown question' in proc.stderr and 'Traceback' not in proc.stderr
     proc = cli('grade', '--format', 'pdf', '--out', tmp_path)
     assert proc.returncode == 2 and 'unknown --format pdf' in proc.stderr
+    proc = cli('grade', '--jobs', '0', '--out', tmp_path)
+    assert proc.returncode == 2 and proc.stderr == 'grade: --jobs 0: give 1 (one part after the other) or 2 (side by side)\n'
 
 
 @pytest.mark.parametrize('name', ['reference', *BROKEN])
@@ -377,3 +380,69 @@ def test_notes_of_a_crashed_run_name_no_hidden_case(tmp_path, monkeypatch):
     shown = load(tmp_path / 'out')['output']
     assert 'INTERNALERROR> boom' in shown and 'test_softmax_values' in shown, shown
     assert 'hidden0' not in shown and '0.1234' not in shown and r.rows['2.2.2'].score == 0
+
+
+def test_the_parts_side_by_side_grade_as_one_run(tmp_path):
+    """--jobs 2 runs the NumPy and the PyTorch part in two pytest processes at once: the same tests, the
+    same verdicts and the same result files as one run (here with a failing and a passing question)."""
+    sub = make(tmp_path, 'softmax-no-shift')
+    asked = ['2.2.2', '7.1.1']
+    files = {}
+    for jobs in (1, 2):
+        r = grading.grade(sub, tmp_path / f'out{jobs}', asked, jobs=jobs)
+        assert r.rows['2.2.2'].score < 3 and r.rows['7.1.1'].score == 5, (jobs, r.status)
+        files[jobs] = load(tmp_path / f'out{jobs}')
+        for data in files[jobs]['tests']:   # what a test measured about time differs from run to run
+            data['output'] = re.sub(r'training_seconds [\d.]+', '', data['output'])
+        files[jobs].pop('execution_time')
+    assert files[1] == files[2]
+
+
+def test_a_merged_run_keeps_an_abnormal_exit_and_ends_with_its_output():
+    from grader.run import RunResult, _merged
+    passed = {'question': '2.2.2', 'nodeid': 'a', 'function': 'a', 'weight': 1, 'outcome': 'passed'}
+    numpy_part = RunResult('x', ['2.2.2'], [passed], {}, 1, 'numpy part', collected={'2.2.2': 1})
+    torch_part = RunResult('x', ['7.1.1'], [], {}, 3, 'torch part\nINTERNALERROR', collected={'7.1.1': 2},
+                           violations=[{'file': 'q7.py'}])
+    run = _merged('x', ['2.2.2', '7.1.1'], [torch_part, numpy_part])
+    assert run.returncode == 3 and run.output.endswith('INTERNALERROR') and not run.timed_out
+    assert run.collected == {'2.2.2': 1, '7.1.1': 2} and run.violations == [{'file': 'q7.py'}]
+    assert [o['nodeid'] for o in run.outcomes] == ['a'] and run.rows['2.2.2'].score == 3
+    codes = [_merged('x', [], [replace(numpy_part, returncode=a), replace(torch_part, returncode=b)]).returncode
+             for a, b in ((0, 5), (5, 5), (0, 1), (None, 0))]
+    assert codes == [0, 5, 1, None]
+    assert _merged('x', [], [numpy_part, replace(torch_part, timed_out=True)]).timed_out
+
+
+def test_only_parts_that_share_no_piece_run_side_by_side(monkeypatch):
+    from grader import run
+    asked = ['1', '2.3.1', '7.1.2', '3.1.1', '7.1.1']
+    assert rubric.independent_parts(asked) == [['1', '2.3.1', '3.1.1'], ['7.1.2', '7.1.1']]
+    assert rubric.independent_parts(['7.1.1']) == [['7.1.1']]
+    crossing = rubric.Question('7.9', 1, 'a CNN on the NumPy backwards', uses=('backwards',))
+    assert rubric._crossing([*rubric.QUESTIONS, crossing]) == [('7.9', 'backwards')]
+    monkeypatch.setattr(run, 'available_mb', lambda: 64_000)
+    monkeypatch.setattr(run, 'available_cpus', lambda: 2)
+    assert run.side_by_side_jobs() == 2
+    monkeypatch.setattr(run, 'available_cpus', lambda: 1)
+    assert run.side_by_side_jobs() == 1, 'one CPU: the parts take turns'
+    monkeypatch.setattr(run, 'available_cpus', lambda: 2)
+    monkeypatch.setattr(run, 'available_mb', lambda: 6_000)
+    assert run.side_by_side_jobs() == 1, 'memory for one run at its limits only: the parts take turns'
+
+
+@pytest.mark.parametrize('cpu_max, cpus', [('max 100000\n', 4), ('150000 100000\n', 1), ('200000 100000\n', 2),
+                                           (None, 4)])
+def test_a_cpu_quota_caps_the_cpus_a_grading_counts_on(monkeypatch, cpu_max, cpus):
+    from grader import run
+    monkeypatch.setattr(run.os, 'sched_getaffinity', lambda pid: {0, 1, 2, 3})
+    real = run.Path.read_text
+
+    def read_text(path, *args, **kwargs):
+        if str(path) != '/sys/fs/cgroup/cpu.max':
+            return real(path, *args, **kwargs)
+        if cpu_max is None:
+            raise FileNotFoundError(path)
+        return cpu_max
+    monkeypatch.setattr(run.Path, 'read_text', read_text)
+    assert run.available_cpus() == cpus

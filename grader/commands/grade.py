@@ -20,6 +20,7 @@ from pathlib import Path
 from grader import paths, rubric
 from grader.grading import DEFAULT_DEADLINE, exit_code, grade
 from grader.results import FORMATS, text_table
+from grader.run import side_by_side_jobs
 
 EXIT_BELOW = 4   # --fail-under: graded, and the score is below the bar
 
@@ -48,6 +49,10 @@ def add_arguments(parser):
     parser.add_argument('--deadline', type=float, default=DEFAULT_DEADLINE,
                         help=f'seconds the whole grading may take (default {DEFAULT_DEADLINE:g}); questions not '
                              'reached by then are recorded as not graded for time, and the results are written')
+    parser.add_argument('--jobs', type=int, default=None,
+                        help='parts of the suite (NumPy, PyTorch) run side by side (default: 2 where two CPUs '
+                             'and the memory for two runs at their limits are free, else 1); the verdicts are '
+                             'the same either way')
     parser.add_argument('--fail-under', metavar='POINTS', default=None,
                         help=f"exit {EXIT_BELOW} when the score is below POINTS ('full': the most the "
                              'questions asked can give)')
@@ -84,13 +89,16 @@ def run(args):
     try:
         questions, formats, extra = parse_common(args)
         bar = _bar(args.fail_under, questions)
+        if args.jobs is not None and args.jobs < 1:
+            raise ValueError(f'--jobs {args.jobs}: give 1 (one part after the other) or 2 (side by side)')
         if not os.path.exists(args.submission):   # a typo, not a student's fault: grade nothing, write nothing
             raise ValueError(f'{args.submission}: no such file or folder (nothing was graded or written)')
     except ValueError as exc:
         print(f'grade: {exc}', file=sys.stderr)
         return 2
     result = grade(args.submission, args.out, questions, formats, hidden=not args.no_hidden,
-                   extra_args=extra, timeout=args.timeout, deadline=args.deadline)
+                   extra_args=extra, timeout=args.timeout, deadline=args.deadline,
+                   jobs=args.jobs or side_by_side_jobs())
     print(text_table(result))
     for note in result.notes:
         print(note)

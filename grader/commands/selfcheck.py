@@ -11,8 +11,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 from grader import paths, rubric
-from grader.grading import NORMAL_EXIT
-from grader.run import run_tests, warm_server
+from grader.run import NORMAL_EXIT, run_tests, warm_server
 
 
 def add_arguments(parser):
