@@ -33,9 +33,20 @@ PIECES = {
     'findLetters': ('q4', '4.2'), 'ae_forward_backward': ('q5', '5.1.1'), 'momentum_step': ('q5', '5.1.2'),
     'train_model': ('q7', '7.1.1'),
 }
-# Pieces made of others. A test of a loop may ask for one to stand in whole whenever a piece it is made
-# of must: one call across the boundary per batch instead of one per layer (grader/pieces.py).
-COMPOSITES = {'forward_backward': NN_PIECES, 'ae_forward_backward': NN_PIECES}
+# Pieces made of others: the nn.py pieces the course's version calls (a selftest traces them). A test of
+# a loop may ask for one to stand in whole whenever a piece it is made of must: one call across the
+# boundary per batch instead of one per layer (grader/pieces.py). A piece it is not made of (the
+# autoencoder never calls softmax) leaves the submission's own composite in place; should a submission's
+# composite call it anyway, that call alone goes to the course's piece, as every failed piece's does.
+COMPOSITES = {'forward_backward': ('forward', 'sigmoid', 'softmax', 'compute_loss_and_acc', 'backwards',
+                                   'sigmoid_deriv'),
+              'ae_forward_backward': ('forward', 'sigmoid', 'backwards', 'sigmoid_deriv')}
+
+# How a later question's note says which earlier pieces it runs on (grader/pieces.py decides).
+YOURS = 'your nn.py pieces'
+WHERE_PASSED = " where their questions passed all their tests in this run, the course's where they failed"
+Q7_NOTE = ("Trains with your train_model where 7.1.1 passed all its tests, the course's otherwise, so a broken "
+           'training loop is charged once.')
 
 QUESTIONS = [
     Question('1', 0, 'Theory facts (ungraded: written answers are graded by people)'),
@@ -46,10 +57,10 @@ QUESTIONS = [
     Question('2.3.1', 7, 'backwards'),
     Question('2.4.1', 5, 'get_random_batches, SGD step and the toy training loop', uses=NN_PIECES,
              note='The training loop runs end to end on your get_random_batches, forward_backward, '
-                  'sgd_step and train, with nn.py pieces 2.1-2.3 taken from the reference.'),
+                  f'sgd_step and train, with {YOURS} of 2.1-2.3{WHERE_PASSED}.'),
     Question('2.5.1', 5, 'numerical gradient checker', uses=NN_PIECES + ('forward_backward',)),
     Question('3.1.1', 3, 'train the 1024-64-36 MLP on NIST36', uses=NN_PIECES + ('get_random_batches',),
-             note='Your train_mlp runs end to end with the nn.py pieces of Q2 taken from the reference; the '
+             note=f'Your train_mlp runs end to end with {YOURS} of Q2{WHERE_PASSED}; the '
                   'grader measures accuracy itself from the weights it returns. A bug in the loop itself '
                   '(updates, batches, epochs) cannot be told apart from a weak model: it costs this row.'),
     Question('4.2', 10, 'findLetters'),
@@ -58,24 +69,24 @@ QUESTIONS = [
                   'may not have, so they earn no points: a question\'s scale never depends on optional data. '
                   'They show how your findLetters and page reading do on real handwriting (course Q4.3).'),
     Question('4.4', 8, 'page to text', uses=NN_PIECES + ('findLetters',),
-             note='Graded with the reference findLetters (q4.py) and nn.py pieces, and with weights of the '
-                  'reference Q3 MLP shipped in fixtures/, so a weak Q3 or Q4.2 does not cost these points.'),
+             note='Graded with weights of the reference Q3 MLP shipped in fixtures/, and with your findLetters '
+                  f'and {YOURS}{WHERE_PASSED}, so a weak Q3 or a failed Q4.2 does not cost these points.'),
     Question('5.1.1', 5, 'autoencoder forward/backward', uses=NN_PIECES),
     Question('5.1.2', 3, 'momentum update'),
     Question('5.2', 2, 'autoencoder training and PSNR',
              uses=NN_PIECES + ('get_random_batches', 'ae_forward_backward', 'momentum_step'),
-             note='Your train_autoencoder loop runs with the reference nn.py pieces and the reference '
-                  'ae_forward_backward and momentum_step (q5.py); the grader computes the PSNR itself.'),
+             note=f'Your train_autoencoder loop runs with {YOURS}, ae_forward_backward and momentum_step'
+                  f'{WHERE_PASSED}; the grader computes the PSNR itself.'),
     Question('6.2', 6, 'PCA via SVD'),
     Question('7.1.1', 5, 'PyTorch MLP on NIST36'),
     Question('7.1.2', 2, 'CNN on MNIST', uses=Q7_PIECES,
-             note='Trains with the reference train_model (graded in 7.1.1), so a broken training loop is charged once.'),
+             note=Q7_NOTE),
     Question('7.1.3', 3, 'CNN on NIST36', uses=Q7_PIECES,
-             note='Trains with the reference train_model (graded in 7.1.1), so a broken training loop is charged once.'),
+             note=Q7_NOTE),
     Question('7.1.4', 10, 'CNN on EMNIST Balanced, then the pages', uses=Q7_PIECES,
-             note='Trains with the reference train_model (graded in 7.1.1), so a broken training loop is charged once.'),
+             note=Q7_NOTE),
     Question('7.2.1', 5, 'SqueezeNet fine-tuning vs a small net from scratch', uses=Q7_PIECES,
-             note='Trains with the reference train_model (graded in 7.1.1), so a broken training loop is charged once.'),
+             note=Q7_NOTE),
 ]
 
 BY_ID = {q.id: q for q in QUESTIONS}
