@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import paths
-from grader.limits import Limits
+from grader.limits import DEFAULT as DEFAULT_LIMITS
 from grader.rubric import QUESTIONS, independent_parts, marker_name
 from grader.scoring import score
 from grader.warm_starts import Server, ServerStopped
@@ -114,7 +114,7 @@ def side_by_side_jobs():
     """How many parts a single grading runs at once on this machine: 2 when two CPUs are ours and the
     memory left holds two runs at their limits (a worker's address-space cap plus what the trusted
     pytest process itself takes), so that one part can never push the other out of memory; else 1."""
-    need_mb = 2 * (Limits().memory_mb + TRUSTED_MB)
+    need_mb = 2 * (DEFAULT_LIMITS.memory_mb + TRUSTED_MB)
     return 2 if available_cpus() >= 2 and available_mb() >= need_mb else 1
 
 
