@@ -46,6 +46,20 @@ class Limits:
 
 
 DEFAULT = Limits()
+
+
+def parse(text):
+    """'wall=10,memory_mb=2000' (the --worker-limits / NN_WORKER_LIMITS form) -> Limits; an unknown name
+    or a value that is not a number raises ValueError."""
+    types = {f.name: float for f in fields(DEFAULT)}
+    types.update(memory_mb=int, output_mb=int, reply_mb=int)
+    values = {}
+    for part in filter(None, (p.strip() for p in text.split(','))):
+        name, _, value = part.partition('=')
+        if name not in types:
+            raise ValueError(f'unknown limit {name!r}; known: {", ".join(types)}')
+        values[name] = types[name](value)
+    return replace(DEFAULT, **values)
 REFERENCE_MULTIPLE = 10   # a correct but slower solution gets ten times the reference's time
 
 

@@ -11,11 +11,10 @@ import zlib
 import numpy as np
 import pytest
 
-from grader import isolation, profiles  # noqa: F401  (profiles: registers and loads the Hypothesis profiles)
+from grader import isolation, limits, profiles  # noqa: F401  (profiles: registers and loads the Hypothesis profiles)
 from grader.worker import compat
 from grader.checks import NOT_GRADABLE
 from grader.impl import ENV_VAR, DirectImplementation, SubmissionError, resolve
-from grader.limits import DEFAULT as DEFAULT_LIMITS
 from grader.pieces import Ledger
 from grader.rubric import BY_ID, QUESTIONS, marker_name, part_marker
 from grader.scoring import score, table
@@ -61,14 +60,13 @@ def pytest_configure(config):
     deadline = config.getoption('deadline') or float(os.environ.get('NN_GRADING_DEADLINE') or 0)
     config.harness_deadline = time.monotonic() + deadline if deadline else None
     try:
-        config.worker_limits = _parse_limits(config.getoption('worker_limits') or
-                                             os.environ.get('NN_WORKER_LIMITS', ''))
+        config.worker_limits = limits.parse(config.getoption('worker_limits') or
+                                            os.environ.get('NN_WORKER_LIMITS', ''))
     except (ValueError, TypeError) as exc:
         raise pytest.UsageError(f'--worker-limits: {exc}')
     if config.isolate:   # limits in the calibration machine's seconds, scaled to this machine's speed
         from dataclasses import replace
-        from grader.limits import machine_factor
-        config.worker_limits = replace(config.worker_limits, factor=machine_factor())
+        config.worker_limits = replace(config.worker_limits, factor=limits.machine_factor())
     if config.getoption('data_dir'):
         os.environ['NN_DATA_DIR'] = os.path.abspath(config.getoption('data_dir'))
     try:
@@ -89,20 +87,6 @@ def pytest_collection_modifyitems(config, items):
             raise pytest.UsageError(f'{item.nodeid}: unknown question {qid!r} (see grader/rubric.py)')
         item.add_marker(marker_name(qid))
         item.add_marker(part_marker(qid))
-
-
-def _parse_limits(text):
-    """'wall=10,memory_mb=2000' -> Limits (unknown names refused)."""
-    from dataclasses import fields, replace
-    types = {f.name: float for f in fields(DEFAULT_LIMITS)}
-    types.update(memory_mb=int, output_mb=int, reply_mb=int)
-    values = {}
-    for part in filter(None, (p.strip() for p in text.split(','))):
-        name, _, value = part.partition('=')
-        if name not in types:
-            raise ValueError(f'unknown limit {name!r}; known: {", ".join(types)}')
-        values[name] = types[name](value)
-    return replace(DEFAULT_LIMITS, **values)
 
 
 def pytest_report_header(config):

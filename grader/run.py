@@ -11,8 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import paths
-from grader.limits import DEFAULT as DEFAULT_LIMITS
+from grader import limits, paths
 from grader.rubric import QUESTIONS, independent_parts, marker_name
 from grader.scoring import score
 from grader.warm_starts import Server, ServerStopped
@@ -110,12 +109,29 @@ def _merged(impl, questions, runs):
                      [v for r in runs for v in r.violations or []])
 
 
-def side_by_side_jobs():
+def side_by_side_jobs(extra_args=()):
     """How many parts a single grading runs at once on this machine: 2 when two CPUs are ours and the
-    memory left holds two runs at their limits (a worker's address-space cap plus what the trusted
-    pytest process itself takes), so that one part can never push the other out of memory; else 1."""
-    need_mb = 2 * (DEFAULT_LIMITS.memory_mb + TRUSTED_MB)
+    memory left holds two runs at their limits (a worker's address-space cap, as ``extra_args`` or
+    NN_WORKER_LIMITS set it, plus what the trusted pytest process itself takes), so that one part can never
+    push the other out of memory; else 1. A malformed --worker-limits gives 1: pytest then says what is wrong."""
+    try:
+        memory_mb = worker_limits(extra_args).memory_mb
+    except (ValueError, TypeError):
+        return 1
+    need_mb = 2 * (memory_mb + TRUSTED_MB)
     return 2 if available_cpus() >= 2 and available_mb() >= need_mb else 1
+
+
+def worker_limits(extra_args=()):
+    """The worker limits a test run given ``extra_args`` (pytest arguments) will use: the last
+    --worker-limits among them, else NN_WORKER_LIMITS, else the defaults (grader.limits.parse)."""
+    given, args = None, list(extra_args)
+    for i, arg in enumerate(args):
+        if arg.startswith('--worker-limits='):
+            given = arg.partition('=')[2]
+        elif arg == '--worker-limits' and i + 1 < len(args):
+            given = args[i + 1]
+    return limits.parse(given or os.environ.get('NN_WORKER_LIMITS', ''))   # as the plugin reads them
 
 
 # What the trusted pytest process of one run holds at most (peak RSS measured while grading the reference:

@@ -431,6 +431,22 @@ def test_only_parts_that_share_no_piece_run_side_by_side(monkeypatch):
     assert run.side_by_side_jobs() == 1, 'memory for one run at its limits only: the parts take turns'
 
 
+def test_side_by_side_counts_the_worker_memory_the_run_will_use(monkeypatch):
+    """An instructor who raises the worker's memory cap (--worker-limits or NN_WORKER_LIMITS) needs room
+    for two runs at that cap before the parts run side by side."""
+    from grader import run
+    monkeypatch.setattr(run, 'available_cpus', lambda: 2)
+    monkeypatch.setattr(run, 'available_mb', lambda: 20_000)   # two runs at the default 4000 MB fit
+    monkeypatch.delenv('NN_WORKER_LIMITS', raising=False)
+    assert run.side_by_side_jobs() == 2
+    assert run.side_by_side_jobs(['--worker-limits=wall=90,memory_mb=9000']) == 1
+    assert run.side_by_side_jobs(['--worker-limits', 'memory_mb=9000']) == 1
+    monkeypatch.setenv('NN_WORKER_LIMITS', 'memory_mb=9000')
+    assert run.side_by_side_jobs() == 1, 'the environment sets the cap when no argument does'
+    assert run.side_by_side_jobs(['--worker-limits=memory_mb=3000']) == 2, 'an argument overrides the environment'
+    assert run.side_by_side_jobs(['--worker-limits=memory_mb=lots']) == 1, 'malformed: one run, pytest says why'
+
+
 @pytest.mark.parametrize('cpu_max, cpus', [('max 100000\n', 4), ('150000 100000\n', 1), ('200000 100000\n', 2),
                                            (None, 4)])
 def test_a_cpu_quota_caps_the_cpus_a_grading_counts_on(monkeypatch, cpu_max, cpus):

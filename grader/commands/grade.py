@@ -98,7 +98,7 @@ def run(args):
         return 2
     result = grade(args.submission, args.out, questions, formats, hidden=not args.no_hidden,
                    extra_args=extra, timeout=args.timeout, deadline=args.deadline,
-                   jobs=args.jobs or side_by_side_jobs())
+                   jobs=args.jobs or side_by_side_jobs(extra))
     print(text_table(result))
     for note in result.notes:
         print(note)
