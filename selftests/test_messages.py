@@ -61,3 +61,16 @@ def test_grading_messages_in_the_worker(tmp_path):
     for t in failed:
         for gone in ('WorkerImplementation', str(folder), '/tmp/', 'reproduce_failure', 'Verbosity', 'Traceback'):
             assert gone not in t['message'], (gone, t['message'])
+
+
+@pytest.mark.skipif(not paths.REFERENCE.is_dir(), reason='needs the reference solution')
+def test_the_traceback_style_of_a_grading_run_changes_no_message(tmp_path):
+    """Grading runs print native tracebacks (grader.run: pytest's own style re-parses every frame's source);
+    the verdicts and the messages must be those of pytest's default style, Hypothesis's failures included."""
+    folder = variants.materialize(variants.by_name('softmax-no-shift'), tmp_path / 'handin')
+    asked = ['2.2.2', '2.3.1']
+    native, default = (run_tests(str(folder), asked, extra_args=['--isolate', *style], timeout=900)
+                       for style in ([], ['--tb=auto']))
+    seen = [[(o['nodeid'], o['outcome'], o['message']) for o in run.outcomes] for run in (native, default)]
+    assert any(outcome == 'failed' for _, outcome, _ in seen[0]), 'the variant should fail some softmax tests'
+    assert seen[0] == seen[1]
