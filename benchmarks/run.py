@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from grader import paths, rubric, variants  # noqa: E402
 from grader.grading import grade  # noqa: E402
-from grader.run import run_tests  # noqa: E402
+from grader.run import available_cpus, run_tests  # noqa: E402
 
 NUMPY_PART, TORCH_PART = rubric.independent_parts([q.id for q in rubric.QUESTIONS if q.id != '1'])
 BROKEN = ('softmax-no-shift', 'backwards-bias-axis', 'batches-with-replacement')
@@ -115,6 +115,12 @@ def batch(args):
             proc, seconds = timed(subprocess.run, cmd, cwd=paths.ROOT, capture_output=True, text=True)
             print(f'batch --jobs 2, {n} hand-ins, {label}: {seconds:.1f} s, {n / seconds * 60:.2f} hand-ins per '
                   f'minute (exit {proc.returncode})', flush=True)
+        # The ceiling: one grading computes on one CPU at a time (the trusted side waits while its worker
+        # computes), so a batch of correct hand-ins cannot beat cores x 60 / (the reference's own time).
+        _, alone = timed(grade, paths.REFERENCE, Path(tmp) / 'alone', jobs=1)
+        cpus = available_cpus()
+        print(f'the reference alone, one part after the other: {alone:.1f} s, so on {cpus} CPUs at most '
+              f'{cpus * 60 / alone:.2f} correct hand-ins per minute', flush=True)
 
 
 def determinism(args):
