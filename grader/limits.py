@@ -60,6 +60,8 @@ def parse(text):
             raise ValueError(f'unknown limit {name!r}; known: {", ".join(types)}')
         values[name] = types[name](value)
     return replace(DEFAULT, **values)
+
+
 REFERENCE_MULTIPLE = 10   # a correct but slower solution gets ten times the reference's time
 
 
