@@ -79,18 +79,19 @@ def test_train_mlp_history(trained, artifacts, measure):
         artifacts.save_figure('q3_curves', curves_figure(history, title),
                               'training and validation accuracy and loss per epoch, as train_mlp reported them')
 
-# Calibration (benchmarks/calibrate.py q3: one process per implementation, one BLAS thread, as grading
-# runs). Stand-in ('generated', fixtures/data/nist36, nist36.npz sha256 c9a8a19710b2, glyph recipe 3): the
-# reference train_mlp with GRADED (10 epochs), 11 seeds (3, 1000-1009), reached validation accuracy
-# 65.9-71.2% (mean 68.7%, sd 1.6 points) and test accuracy 66.8-71.8% (mean 69.6%, sd 1.8); this test's
-# seed reads 70.8% and 71.4%. The bar of 60% on both lies 5.3 sd below the means; the worst run is 5.9
-# points above it. The broken loops of grader/variants/q3.py, trained once each with GRADED: never updates,
-# gradient ascent, 100x the learning rate and the output delta's sign flipped all stay at chance (2.8%);
-# one epoch only reaches 35.1% validation and 35.9% test (and its history has one entry, not 10). One run
-# costs 1.8-2.1 CPU seconds (mean 1.9). Issue 12 cut the run from 15 epochs (70.0-74.4% validation, mean
-# 72.3%, sd 1.3) to 10: the variants stay as far below. The course's 50 epochs (seeds 4-7)
-# reach 77.2-78.2% validation. Real files ('real', not available here, so not measured): students reported
-# 75.9-77.4% validation and 76.3-78.3% test after the course's 50 epochs (SPEC.md section 5); on the
-# stand-in the 10-epoch run loses about 9 points against 50 epochs, which leaves the same 60% about as
-# far under the real figures as under the stand-in's. Re-derive both with `benchmarks/calibrate.py
-# --nist36` whenever the NIST36 data changes.
+# Calibration (benchmarks/calibrate.py q3: one process per implementation, one BLAS thread, as grading runs).
+# Stand-in ('generated', fixtures/data/nist36, nist36.npz sha256 c9a8a19710b2, glyph recipe 3): the reference
+# train_mlp with GRADED (10 epochs), 11 seeds (3, 1000-1009), reached validation accuracy 65.9-71.2% (mean
+# 68.7%, sd 1.6 points) and test accuracy 66.8-71.8% (mean 69.6%, sd 1.8); this test's seed reads 70.8% and
+# 71.4%. The bar of 60% on both lies 5.3 sd below the means; the worst run is 5.9 points above it. The broken
+# loops of grader/variants/q3.py, trained once each with GRADED: never updates, gradient ascent, 100x the
+# learning rate and the output delta's sign flipped all stay at chance (2.8%); one epoch only reaches 35.1%
+# validation and 35.9% test (and its history has one entry, not 10). The course template's loop, which draws
+# the batches once before the epochs (the correct alternative q3-batches-once), reaches 64.2-70.1% validation
+# (mean 68.0%, 4.9 sd above the bar) over the same 11 seeds. One run costs 1.8-2.1 CPU seconds (mean 1.9).
+# Issue 12 cut the run from 15 epochs (70.0-74.4% validation, mean 72.3%, sd 1.3) to 10: the variants stay as
+# far below. The course's 50 epochs (seeds 4-7) reach 77.2-78.2% validation. Real files ('real', not available
+# here, so not measured): students reported 75.9-77.4% validation and 76.3-78.3% test after the course's 50
+# epochs (SPEC.md section 5); on the stand-in the 10-epoch run loses about 9 points against 50 epochs, which
+# leaves the same 60% about as far under the real figures as under the stand-in's. Re-derive both with
+# `benchmarks/calibrate.py --nist36` whenever the NIST36 data changes.

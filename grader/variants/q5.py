@@ -27,4 +27,13 @@ VARIANTS = (
                "        m = -learning_rate * params[key]\n"), ('5.1.2',)),
     Variant('q5-never-updates', 'the training loop forgets to call momentum_step',
             q5('            momentum_step(params, learning_rate)\n', ''), ('5.2',)),
+    # A correct alternative: the course's template draws the batches once, before the epoch loop. The
+    # grader's shortened run must not cost it anything.
+    Variant('q5-batches-once', "the course template's loop: batches drawn once and reused every epoch",
+            (('q5.py', '    dummy = np.zeros((train_x.shape[0], 1))\n',
+              '    dummy = np.zeros((train_x.shape[0], 1))\n'
+              '    batches = get_random_batches(train_x, dummy, batch_size)\n'),
+             ('q5.py', '        for xb, _ in get_random_batches(train_x, dummy, batch_size):\n',
+              '        for xb, _ in batches:\n')),
+            loses=(), keeps=('5.2',)),
 )
