@@ -6,6 +6,9 @@ wrong, from an alignment of the page as read with its text.
   NN_DATA_DIR=../shared/data python benchmarks/photos.py              # the shipped weights (fixtures/q4)
   NN_DATA_DIR=../shared/data python benchmarks/photos.py --recipe 2 --seeds 4
                         # and the MLP trained from 4 seeds on a NIST36 stand-in drawn with glyph recipe 2
+  NN_DATA_DIR=../shared/data python benchmarks/photos.py --emnist 3
+                        # and the reference EMNIST CNN of Q7.1.4, trained as its test trains it from
+                        # 3 seeds (the test's first), reading the photos through that test's page reading
   NN_DATA_DIR=../shared/data python benchmarks/photos.py --sheet crops.png
                         # and a figure: per character, the crops the reference cuts from the photos
                         # beside samples of the shipped stand-in (derived from the photos: not shipped)
@@ -40,21 +43,54 @@ from grader.impl import reference_module  # noqa: E402
 KEYS = ('Wlayer1', 'blayer1', 'Woutput', 'boutput')
 
 
-def report(label, params, photos):
-    """Prints one line per photo; returns {photo: share of characters read right}."""
+def report(label, read, photos):
+    """Prints one line per photo, reading each with ``read`` (image -> lines of text); returns {photo:
+    share of characters read right}."""
     q4 = reference_module('q4')
     print(f'-- {label}')
     read_right = {}
     for page in photos:
         boxes, _ = q4.findLetters(page.image.copy())
-        read = q4.read_page(page.image.copy(), {k: params[k].astype(float) for k in KEYS})
+        lines = read(page.image.copy())
         chars = sum(len(line.replace(' ', '')) for line in page.lines)
-        read_right[page.name] = evaluate.char_accuracy(read, page.lines)
+        read_right[page.name] = evaluate.char_accuracy(lines, page.lines)
         worst = collections.Counter(f'{t} missed' if r == '-' else f'{r} extra' if t == '-' else f'{t} as {r}'
-                                    for t, r in evaluate.misreads(read, page.lines)).most_common(6)
+                                    for t, r in evaluate.misreads(lines, page.lines)).most_common(6)
         print(f'{page.name}: {len(boxes)} boxes / {chars} characters, read {read_right[page.name]:.1%}; '
               f"most often wrong: {', '.join(f'{p} x{n}' for p, n in worst) or 'none'}", flush=True)
     return read_right
+
+
+def mlp_reader(params):
+    """The reference read_page with the course MLP's weights ``params``."""
+    q4, weights = reference_module('q4'), {k: params[k].astype(float) for k in KEYS}
+    return lambda image: q4.read_page(image, weights)
+
+
+def emnist_runs(photos, seeds):
+    """The reference EMNIST CNN trained as test_q7_1_4_emnist trains it (its settings, from its seed, then
+    1000, 1001, ...), reading the photos through that test's page reading; one {photo: share} per seed."""
+    from grader import torch_data, torch_eval
+    from tests.test_q7_1_4_emnist import SEED, read_page
+    q4, q7 = reference_module('q4'), reference_module('q7')
+    task = torch_data.TASKS['emnist_cnn']
+    (x, y), _ = task.data()
+    runs = []
+    for seed in [SEED, *range(1000, 1000 + seeds - 1)]:
+        torch_eval.setup(seed)
+        model = q7.build_emnist_cnn()
+        q7.train_model(model, x, y, **task.settings)
+        runs.append(report(f'EMNIST CNN (7.1.4), seed {seed}', lambda image, m=model: read_page(q4, q7, m, image),
+                           photos))
+    return runs
+
+
+def spread(label, runs):
+    """Per photo: the mean, sd and range of the share read right over several runs."""
+    print(f'-- {label} over {len(runs)} seeds')
+    for name in runs[0]:
+        a = np.array([r[name] for r in runs])
+        print(f'{name}: read {a.mean():.1%} on average (sd {a.std(ddof=1):.1%}), {a.min():.1%} to {a.max():.1%}')
 
 
 def real_crops(photos):
@@ -117,26 +153,32 @@ def main():
                         help=f'with --recipe: train from this many seeds ({q4_fixtures.SEED}, {q4_fixtures.SEED + 1}, '
                              '...) and summarise the spread: on one photo it is wide, so one seed says little')
     parser.add_argument('--sheet', metavar='PNG', help="also write real crops beside stand-in samples to PNG")
+    parser.add_argument('--emnist', type=int, metavar='SEEDS', default=0,
+                        help="also train the reference EMNIST CNN as Q7.1.4's test does, from SEEDS seeds (the "
+                             "test's first), and read the photos with it (needs torch)")
     args = parser.parse_args()
     photos = pages.real_pages()
     if not photos:
         sys.exit('no real page photos: set NN_DATA_DIR to a folder with images/truth.json (../shared/data)')
     shipped = fixtures.cases('q4/mlp_params')[0]
-    report(f'shipped weights (fixtures/q4, NIST36 stand-in recipe {nist36.RECIPE.version})', shipped, photos)
+    report(f'shipped weights (fixtures/q4, NIST36 stand-in recipe {nist36.RECIPE.version})', mlp_reader(shipped),
+           photos)
     if args.sheet:
         sheet(args.sheet, photos)
+    if args.emnist:
+        runs = emnist_runs(photos, args.emnist)
+        if len(runs) > 1:
+            spread('EMNIST CNN (7.1.4)', runs)
     if args.recipe is None:
         return
     with tempfile.TemporaryDirectory(prefix='nn-photos-') as folder:
         train, valid = stand_in(args.recipe, folder)
     runs = []
     for seed in range(q4_fixtures.SEED, q4_fixtures.SEED + max(1, args.seeds)):
-        runs.append(report(f'weights trained on recipe {args.recipe}, seed {seed}', trained(train, valid, seed), photos))
+        runs.append(report(f'weights trained on recipe {args.recipe}, seed {seed}',
+                           mlp_reader(trained(train, valid, seed)), photos))
     if len(runs) > 1:
-        print(f'-- recipe {args.recipe} over {len(runs)} seeds')
-        for name in runs[0]:
-            a = np.array([r[name] for r in runs])
-            print(f'{name}: read {a.mean():.1%} on average (sd {a.std(ddof=1):.1%}), {a.min():.1%} to {a.max():.1%}')
+        spread(f'recipe {args.recipe}', runs)
 
 
 if __name__ == '__main__':
