@@ -7,6 +7,7 @@ CPU: CPU time is the worker's own, and a call's wall time is measured by ``CallC
 the worker's run-queue delay (what other processes cost it). Wall time still catches a call that sleeps
 or waits. A machine that is slower than the one the figures were measured on gets proportionally more
 (``machine_factor``, from a short probe when grading starts)."""
+import os
 import resource
 import time
 from dataclasses import dataclass, fields, replace
@@ -62,6 +63,12 @@ def parse(text):
     return replace(DEFAULT, **values)
 
 
+def requested(given=None):
+    """The worker limits a run uses: ``given`` (a --worker-limits value) if set, else NN_WORKER_LIMITS,
+    else the defaults."""
+    return parse(given or os.environ.get('NN_WORKER_LIMITS', ''))
+
+
 REFERENCE_MULTIPLE = 10   # a correct but slower solution gets ten times the reference's time
 
 
@@ -93,7 +100,6 @@ def _reference_note(limits):
 
 def death_message(call, status, limits):
     """A sentence for a worker that died during ``call`` with waitpid ``status``."""
-    import os
     import signal
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)

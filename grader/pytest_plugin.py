@@ -60,8 +60,7 @@ def pytest_configure(config):
     deadline = config.getoption('deadline') or float(os.environ.get('NN_GRADING_DEADLINE') or 0)
     config.harness_deadline = time.monotonic() + deadline if deadline else None
     try:
-        config.worker_limits = limits.parse(config.getoption('worker_limits') or
-                                            os.environ.get('NN_WORKER_LIMITS', ''))
+        config.worker_limits = limits.requested(config.getoption('worker_limits'))
     except (ValueError, TypeError) as exc:
         raise pytest.UsageError(f'--worker-limits: {exc}')
     if config.isolate:   # limits in the calibration machine's seconds, scaled to this machine's speed

@@ -127,14 +127,14 @@ def side_by_side_jobs(extra_args=()):
 
 def worker_limits(extra_args=()):
     """The worker limits a test run given ``extra_args`` (pytest arguments) will use: the last
-    --worker-limits among them, else NN_WORKER_LIMITS, else the defaults (grader.limits.parse)."""
+    --worker-limits among them, else NN_WORKER_LIMITS, else the defaults, as the plugin reads them."""
     given, args = None, list(extra_args)
     for i, arg in enumerate(args):
         if arg.startswith('--worker-limits='):
             given = arg.partition('=')[2]
         elif arg == '--worker-limits' and i + 1 < len(args):
             given = args[i + 1]
-    return limits.parse(given or os.environ.get('NN_WORKER_LIMITS', ''))   # as the plugin reads them
+    return limits.requested(given)
 
 
 # What the trusted pytest process of one run holds at most (peak RSS measured while grading the reference:
