@@ -16,17 +16,20 @@ from tests.q7_support import build, check_cnn, data_kind, held_out_accuracy, q7,
 pytestmark = [pytest.mark.question('7.1.4'), pytest.mark.limits(wall=300)]
 
 # Held-out accuracy after TASKS['emnist_cnn'] (4 epochs, Adam lr 2e-3, batch 64, 200 images per class).
-# Generated stand-in: the reference CNN over 11 seeds, this module's SEED first (benchmarks/calibrate.py
-# emnist_cnn --seeds 11), reached 80.1-84.2% (6-8 s per run); SEED reads 81.3%, and 74% lies 6.7 sd below the
-# mean. The worst page read 0.62-0.72 over the 11 (SEED: 0.63), PAGES_MIN 5.2 sd below. Shorter runs were
-# tried for speed (issue 12), 11 seeds each, and rejected: 3 epochs (accuracy 77.7-81.5%, but the worst page
-# 0.55-0.72, PAGES_MIN only 3.1 sd below) and 2 epochs at batch 32 (73.7-80.4%, a run under the bar). Real
-# EMNIST Balanced: 74.7% after 5 full epochs is reported (SPEC.md section 5); with 8% of the data a small CNN
-# gets less: 0.65, not measured here.
-MIN_ACCURACY = {'generated': 0.74, 'real': 0.65}
+# Generated stand-in (glyph recipe 4): the reference CNN over 11 seeds, this module's SEED first
+# (benchmarks/calibrate.py emnist_cnn --seeds 11), reached 75.1-79.8% (mean 77.8%, sd 1.49 points; 6 CPU
+# seconds per run); SEED reads 75.1%, and 70% lies 5.2 sd below the mean. The worst page read 0.66-0.80 over
+# the 11 (SEED: 0.66), PAGES_MIN 6.3 sd below. On the earlier stand-in (recipe 1) the reference reached
+# 80.1-84.2% under a bar of 74% (6.7 sd): recipe 4's bolder strokes make the set harder, nearer the 74.7%
+# reported for the real EMNIST (below), and read the course's photos better (grader/datasets/torchvision_sets.py).
+# Shorter runs were tried for speed on recipe 1 (issue 12), 11 seeds each, and rejected: 3 epochs (accuracy
+# 77.7-81.5%, but the worst page 0.55-0.72, PAGES_MIN only 3.1 sd below) and 2 epochs at batch 32
+# (73.7-80.4%, a run under the bar). Real EMNIST Balanced: 74.7% after 5 full epochs is reported (SPEC.md
+# section 5); with 8% of the data a small CNN gets less: 0.65, not measured here.
+MIN_ACCURACY = {'generated': 0.70, 'real': 0.65}
 # Characters read correctly per generated page (grader.evaluate.char_accuracy, case ignored). The reference
-# CNN (SEED) reads 89.0, 71.3, 81.7, 81.8, 84.3, 94.1, 62.7 and 92.9% of the 8 pages of issue 14 (mean
-# 82.2%, in the grader's isolated run at stop 24; 75.9-100%, mean 89.6%, on the earlier, easier pages);
+# CNN (SEED) reads 93.9, 73.3, 74.1, 78.2, 77.5, 86.3, 65.7 and 85.9% of the 8 pages of issue 14 (mean
+# 79.4%, in the grader's isolated run; trained on glyph recipe 1 it read 62.7-94.1%, mean 82.2%);
 # students report 56-91% on the real pages with theirs. 50% leaves room for other sound CNNs and
 # conversions; an upright (not transposed) or uninverted crop reads far less (grader/variants/q7.py).
 PAGES_MIN = 0.5

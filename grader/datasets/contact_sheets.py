@@ -3,7 +3,6 @@
 ``python -m grader.datasets.contact_sheets [OUT_DIR]`` writes nist36.png (upright, one column per class),
 mnist.png, emnist.png (shown upright), flowers17.png (one row per class) and page.png (a generated page
 with its ground-truth boxes)."""
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -114,5 +113,8 @@ def write_all(out=OUT):
 
 
 if __name__ == '__main__':
-    for p in write_all(sys.argv[1] if len(sys.argv) > 1 else OUT):
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('out', nargs='?', default=OUT, metavar='OUT_DIR', help=f'where to write (default {OUT})')
+    for p in write_all(parser.parse_args().out):
         print(f'wrote {p} ({p.stat().st_size // 1024} KB)')
