@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.question('7.1.3'), pytest.mark.limits(wall=300)]
 
 # Held-out accuracy after TASKS['nist36_cnn'] (4 epochs, Adam lr 2e-3, batch 64). Generated stand-in (glyph
 # recipe 3): the reference CNN over 11 seeds (benchmarks/calibrate.py nist36_cnn --seeds 11) reached
-# 82.2-87.9% (mean 86.3%, sd 1.75 points; 34-37 CPU seconds per run beside another calibration). The lowest is
+# 82.2-87.9% (mean 86.3%, sd 1.75 points; 9.3-9.8 CPU seconds per run on a quiet machine). The lowest is
 # this test's own seed (82.2%); the ten others gave 84.2-87.9%. 78% lies 4.8 sd below the mean and above the
 # best reference MLP (75.25%). Shorter runs were tried for speed (issue 12), 11 seeds each, and rejected: 3
 # epochs (this test's seed reads 77.9%, under the bar); batch 128 (74.8-86.5%, sd 3.2); 3 epochs at batch 128
