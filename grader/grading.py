@@ -4,14 +4,18 @@ course's rules, and write results.json (and the other formats) plus report.md / 
 Whatever happens, a valid results file is written: a refused hand-in or a crash of the harness itself
 gives a score of 0 with the reason, never a missing file. ``exit_code`` tells the two apart for the
 commands. Used by ``grade``, ``batch`` and the autograder bundle's run_autograder."""
+import contextlib
+import os
 import shutil
+import threading
 import time
 import traceback
 from pathlib import Path
 
 from grader import report, results
-from grader.rubric import QUESTIONS
-from grader.run import NORMAL_EXIT, run_tests
+from grader.datasets import DataError, location
+from grader.rubric import BY_ID, QUESTIONS
+from grader.run import NORMAL_EXIT, pytest_option, run_tests
 from grader.submission import SubmissionRefused, prepare, shown
 from grader.worker import compat
 
@@ -53,6 +57,7 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
     sub = None
     name = shown(source)   # as the results show it: a path that is not UTF-8 is escaped
     try:
+        check_data(questions, extra_args)
         sub = prepare(source)
         # The submission runs only in the isolated worker, never in the pytest process that decides the
         # verdicts; the worker cannot see the output folder (where results.json is written).
@@ -82,6 +87,9 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
                                time.monotonic() - start, sub.checksum)
     except SubmissionRefused as exc:
         result = results.failed(name, questions, f'{REFUSED}{exc}', execution_time=time.monotonic() - start)
+    except DataError as exc:   # the course data is damaged: the staff's to mend, not the student's to pay for
+        result = results.failed(name, questions, f'{INTERNAL}: {exc}; please tell the course staff',
+                                execution_time=time.monotonic() - start)
     except Exception as exc:   # the harness failed, not the student: say so in a valid result
         detail = ''.join(traceback.format_exception_only(type(exc), exc)).strip()
         detail = detail.encode('utf-8', 'backslashreplace').decode()   # no lone surrogates in results.json
@@ -96,3 +104,38 @@ def grade(source, out, questions=None, formats=('gradescope',), hidden=True, ext
     except Exception as exc:   # a report problem must not cost the results file
         (out / 'report.md').write_text(f'The report could not be written: {exc!r}\n')
     return result
+
+
+_DATA_DIR_LOCK = threading.Lock()
+
+
+def check_data(questions, extra_args=()):
+    """Raise DataError, naming each damaged file, when the data the ``questions`` are graded on (the real
+    files of the run's --data-dir or NN_DATA_DIR where present, else the shipped stand-ins) cannot be
+    read: no test runs then, rather than tests that fail as if the hand-in were wrong."""
+    from grader.datasets import info
+    needed = sorted({name for q in questions for name in BY_ID[q].data})
+    if not needed:
+        return
+    with _data_dir(pytest_option(extra_args, 'data-dir')):
+        problems = info.check(needed)
+    if problems:
+        raise DataError(f"the course data is damaged, so no test was run ({'; '.join(problems)})")
+
+
+@contextlib.contextmanager
+def _data_dir(folder):
+    """NN_DATA_DIR as the test run will see it, for this block (the data modules read it from there)."""
+    if folder is None:
+        yield
+        return
+    with _DATA_DIR_LOCK:
+        before = os.environ.get(location.ENV_DATA)
+        os.environ[location.ENV_DATA] = os.path.abspath(folder)
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(location.ENV_DATA, None)
+            else:
+                os.environ[location.ENV_DATA] = before

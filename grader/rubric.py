@@ -16,6 +16,7 @@ class Question:
     uses: tuple = field(default=())   # earlier pieces swapped for the reference's when grading
     note: str = ''
     absent: str = ''   # its status when no test of it ran because optional data is missing (short: a table cell)
+    data: tuple = ()   # the data sets its tests read (grader.datasets.info.check names): grade checks them first
 
 
 NN_PIECES = ('initialize_weights', 'sigmoid', 'forward', 'softmax', 'compute_loss_and_acc',
@@ -48,6 +49,10 @@ WHERE_PASSED = " where their questions passed all their tests in this run, the c
 Q7_NOTE = ("Trains with your train_model where 7.1.1 passed all its tests, the course's otherwise, so a broken "
            'training loop is charged once.')
 
+# The data sets behind the questions (what grade checks before it runs any test; see Question.data).
+NIST36 = ('nist36',)
+PAGES = ('pages', 'real pages')   # the files of 4.2-4.4 list the photos' pages when they are collected
+
 QUESTIONS = [
     Question('1', 0, 'Theory facts (ungraded: written answers are graded by people)'),
     Question('2.1.2', 1, 'initialize_weights (Xavier)'),
@@ -59,33 +64,34 @@ QUESTIONS = [
              note='The training loop runs end to end on your get_random_batches, forward_backward, '
                   f'sgd_step and train, with {YOURS} of 2.1-2.3{WHERE_PASSED}.'),
     Question('2.5.1', 5, 'numerical gradient checker', uses=NN_PIECES + ('forward_backward',)),
-    Question('3.1.1', 3, 'train the 1024-64-36 MLP on NIST36', uses=NN_PIECES + ('get_random_batches',),
+    Question('3.1.1', 3, 'train the 1024-64-36 MLP on NIST36', uses=NN_PIECES + ('get_random_batches',), data=NIST36,
              note=f'Your train_mlp runs end to end with {YOURS} of Q2{WHERE_PASSED}; the '
                   'grader measures accuracy itself from the weights it returns. A bug in the loop itself '
                   '(updates, batches, epochs) cannot be told apart from a weak model: it costs this row.'),
-    Question('4.2', 10, 'findLetters'),
+    Question('4.2', 10, 'findLetters', data=PAGES),
     Question('4.3', 0, "The course's page photos: boxes and text (measured, not graded)", absent='not run: no photos',
+             data=PAGES,
              note='Run only where the real photos are in the data folder (NN_DATA_DIR), which a grader may or '
                   'may not have, so they earn no points: a question\'s scale never depends on optional data. '
                   'They show how your findLetters and page reading do on real handwriting (course Q4.3).'),
-    Question('4.4', 8, 'page to text', uses=NN_PIECES + ('findLetters',),
+    Question('4.4', 8, 'page to text', uses=NN_PIECES + ('findLetters',), data=PAGES,
              note='Graded with weights of the reference Q3 MLP shipped in fixtures/, and with your findLetters '
                   f'and {YOURS}{WHERE_PASSED}, so a weak Q3 or a failed Q4.2 does not cost these points.'),
     Question('5.1.1', 5, 'autoencoder forward/backward', uses=NN_PIECES),
     Question('5.1.2', 3, 'momentum update'),
     Question('5.2', 2, 'autoencoder training and PSNR',
-             uses=NN_PIECES + ('get_random_batches', 'ae_forward_backward', 'momentum_step'),
+             uses=NN_PIECES + ('get_random_batches', 'ae_forward_backward', 'momentum_step'), data=NIST36,
              note=f'Your train_autoencoder loop runs with {YOURS}, ae_forward_backward and momentum_step'
                   f'{WHERE_PASSED}; the grader computes the PSNR itself.'),
-    Question('6.2', 6, 'PCA via SVD'),
-    Question('7.1.1', 5, 'PyTorch MLP on NIST36'),
-    Question('7.1.2', 2, 'CNN on MNIST', uses=Q7_PIECES,
+    Question('6.2', 6, 'PCA via SVD', data=NIST36),
+    Question('7.1.1', 5, 'PyTorch MLP on NIST36', data=NIST36),
+    Question('7.1.2', 2, 'CNN on MNIST', uses=Q7_PIECES, data=('MNIST',),
              note=Q7_NOTE),
-    Question('7.1.3', 3, 'CNN on NIST36', uses=Q7_PIECES,
+    Question('7.1.3', 3, 'CNN on NIST36', uses=Q7_PIECES, data=NIST36,
              note=Q7_NOTE),
-    Question('7.1.4', 10, 'CNN on EMNIST Balanced, then the pages', uses=Q7_PIECES,
+    Question('7.1.4', 10, 'CNN on EMNIST Balanced, then the pages', uses=Q7_PIECES, data=('EMNIST', 'pages'),
              note=Q7_NOTE),
-    Question('7.2.1', 5, 'SqueezeNet fine-tuning vs a small net from scratch', uses=Q7_PIECES,
+    Question('7.2.1', 5, 'SqueezeNet fine-tuning vs a small net from scratch', uses=Q7_PIECES, data=('flowers17',),
              note=Q7_NOTE),
 ]
 

@@ -125,16 +125,22 @@ def side_by_side_jobs(extra_args=()):
     return 2 if available_cpus() >= 2 and available_mb() >= need_mb else 1
 
 
+def pytest_option(extra_args, name):
+    """The value pytest will take for option ``--name`` from ``extra_args`` (the last one given, as
+    ``--name=V`` or ``--name V``), or None."""
+    given, args, flag = None, list(extra_args), f'--{name}'
+    for i, arg in enumerate(args):
+        if arg.startswith(flag + '='):
+            given = arg.partition('=')[2]
+        elif arg == flag and i + 1 < len(args):
+            given = args[i + 1]
+    return given
+
+
 def worker_limits(extra_args=()):
     """The worker limits a test run given ``extra_args`` (pytest arguments) will use: the last
     --worker-limits among them, else NN_WORKER_LIMITS, else the defaults, as the plugin reads them."""
-    given, args = None, list(extra_args)
-    for i, arg in enumerate(args):
-        if arg.startswith('--worker-limits='):
-            given = arg.partition('=')[2]
-        elif arg == '--worker-limits' and i + 1 < len(args):
-            given = args[i + 1]
-    return limits.requested(given)
+    return limits.requested(pytest_option(extra_args, 'worker-limits'))
 
 
 # What the trusted pytest process of one run holds at most (peak RSS measured while grading the reference:

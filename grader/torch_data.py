@@ -36,6 +36,9 @@ def mnist_like(name, train):
     """MNIST or EMNIST Balanced as torchvision stores them: (x float32 (N, 1, 28, 28) in [0, 1], white
     ink on black, EMNIST transposed; labels int64 (N,))."""
     import torchvision
+
+    from grader.datasets import torchvision_sets
+    torchvision_sets.validate(name)   # damaged files: a DataError naming the file, not torchvision's reshape error
     root = _torchvision_root(name)
     if name == 'MNIST':
         ds = torchvision.datasets.MNIST(root, train=train, download=False)

@@ -305,17 +305,53 @@ def test_a_mistyped_handin_path_is_a_usage_error_that_writes_nothing(tmp_path):
 
 
 def test_grade_data_dir_reaches_the_tests(tmp_path):
-    """--data-dir points the test run at the real data: a damaged NIST36 there is what 3.1.1 reads."""
+    """--data-dir points the test run at the real data: photos there are what 4.3 measures."""
+    from grader.datasets import location, pages
+    images = tmp_path / 'data' / 'images'
+    images.mkdir(parents=True)
+    shipped = location.generated(pages.NAME)
+    (images / 'page_06.jpg').write_bytes((shipped / 'page_06.jpg').read_bytes())
+    lines = json.loads((shipped / 'truth.json').read_text())['page_06.jpg']['lines']
+    (images / 'truth.json').write_text(json.dumps({'page_06.jpg': lines}))
+    proc = cli('grade', 'reference', '--out', tmp_path / 'out', '--only', '4.3', '--data-dir', tmp_path / 'data')
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = load(tmp_path / 'out')['tests']
+    assert entry['status'] == 'passed' and 'page_06.jpg]: char_accuracy' in entry['output'], entry['output'][:800]
+    proc = cli('grade', 'reference', '--out', tmp_path / 'o2', '--data-dir', tmp_path / 'nowhere')
+    assert proc.returncode == 2 and '--data-dir' in proc.stderr and not (tmp_path / 'o2').exists()
+
+
+def test_damaged_course_data_is_the_staffs_error_not_the_students(tmp_path, monkeypatch):
+    """A damaged file in the data folder: grading a question that reads it runs no test (its failures would
+    read as the hand-in's), exits 1 and writes a valid result naming the file; a question that does not read
+    it is graded as usual. Tests run directly on damaged MNIST / EMNIST say which file, not torchvision's
+    reshape error."""
+    import gzip
+
+    from grader import torch_data
+    from grader.datasets import info, location, torchvision_sets
     data = tmp_path / 'data'
     data.mkdir()
     for split in ('train', 'valid', 'test'):
         (data / f'nist36_{split}.mat').write_bytes(b'not a mat file')
-    proc = cli('grade', 'reference', '--out', tmp_path / 'out', '--only', '3.1.1', '--data-dir', data)
-    assert proc.returncode == 0, proc.stderr
-    (entry,) = [t for t in load(tmp_path / 'out')['tests'] if t['number'] == '3.1.1']
-    assert 'not a readable .mat file' in entry['output'] and str(data) in entry['output'], entry['output'][:800]
-    proc = cli('grade', 'reference', '--out', tmp_path / 'o2', '--data-dir', tmp_path / 'nowhere')
-    assert proc.returncode == 2 and '--data-dir' in proc.stderr and not (tmp_path / 'o2').exists()
+    raw = data / 'EMNIST' / 'raw'
+    raw.mkdir(parents=True)
+    for gz in (location.generated('EMNIST') / 'raw').glob('*.gz'):
+        (raw / gz.stem).write_bytes(gzip.decompress(gz.read_bytes())[:1000])   # cut short
+    proc = cli('grade', 'reference', '--out', tmp_path / 'out', '--only', '3.1.1,7.1.4', '--data-dir', data)
+    assert proc.returncode == grading.EXIT_INTERNAL and 'Traceback' not in proc.stderr, proc.stderr
+    result = load(tmp_path / 'out')
+    assert result['score'] == 0 and 'the course data is damaged, so no test was run' in result['output']
+    for name in ('nist36_train.mat', 'not a readable .mat file', 'emnist-balanced-train-images-idx3-ubyte'):
+        assert name in result['output'], result['output'][:800]
+    assert all(t['status'] != 'passed' for t in result['tests'])
+    proc = cli('grade', 'reference', '--out', tmp_path / 'o2', '--only', '2.2.2', '--data-dir', data)
+    assert proc.returncode == 0 and load(tmp_path / 'o2')['score'] == 3, proc.stderr
+    # every set a question names is one the check knows
+    assert {d for q in rubric.QUESTIONS for d in q.data} <= set(info.SETS) | {info.REAL_PAGES}
+    monkeypatch.setenv(location.ENV_DATA, str(data))
+    with pytest.raises(torchvision_sets.DataError, match='emnist-balanced-train-images-idx3-ubyte: header says'):
+        torch_data.mnist_like.__wrapped__('EMNIST', True)
 
 
 def test_fail_under_sets_the_exit_code_not_the_grade(tmp_path):
