@@ -110,17 +110,19 @@ _DATA_DIR_LOCK = threading.Lock()
 
 
 def check_data(questions, extra_args=()):
-    """Raise DataError, naming each damaged file, when the data the ``questions`` are graded on (the real
-    files of the run's --data-dir or NN_DATA_DIR where present, else the shipped stand-ins) cannot be
-    read: no test runs then, rather than tests that fail as if the hand-in were wrong."""
+    """Raise DataError, naming each damaged file, when the grader's fixtures or the data the ``questions``
+    are graded on (the real files of the run's --data-dir or NN_DATA_DIR where present, else the shipped
+    stand-ins) cannot be read as shipped: no test runs then, rather than tests that fail as if the hand-in
+    were wrong."""
+    from grader import fixtures
     from grader.datasets import info
+    problems = fixtures.intact()[0]
     needed = sorted({name for q in questions for name in BY_ID[q].data})
-    if not needed:
-        return
-    with _data_dir(pytest_option(extra_args, 'data-dir')):
-        problems = info.check(needed)
+    if needed:
+        with _data_dir(pytest_option(extra_args, 'data-dir')):
+            problems += info.check(needed)
     if problems:
-        raise DataError(f"the course data is damaged, so no test was run ({'; '.join(problems)})")
+        raise DataError(f"the grader's data is damaged, so no test was run ({'; '.join(problems)})")
 
 
 @contextlib.contextmanager

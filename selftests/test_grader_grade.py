@@ -341,7 +341,7 @@ def test_damaged_course_data_is_the_staffs_error_not_the_students(tmp_path, monk
     proc = cli('grade', 'reference', '--out', tmp_path / 'out', '--only', '3.1.1,7.1.4', '--data-dir', data)
     assert proc.returncode == grading.EXIT_INTERNAL and 'Traceback' not in proc.stderr, proc.stderr
     result = load(tmp_path / 'out')
-    assert result['score'] == 0 and 'the course data is damaged, so no test was run' in result['output']
+    assert result['score'] == 0 and "the grader's data is damaged, so no test was run" in result['output']
     for name in ('nist36_train.mat', 'not a readable .mat file', 'emnist-balanced-train-images-idx3-ubyte'):
         assert name in result['output'], result['output'][:800]
     assert all(t['status'] != 'passed' for t in result['tests'])
@@ -352,6 +352,22 @@ def test_damaged_course_data_is_the_staffs_error_not_the_students(tmp_path, monk
     monkeypatch.setenv(location.ENV_DATA, str(data))
     with pytest.raises(torchvision_sets.DataError, match='emnist-balanced-train-images-idx3-ubyte: header says'):
         torch_data.mnist_like.__wrapped__('EMNIST', True)
+
+
+def test_a_damaged_fixture_stops_grading_before_any_test(tmp_path, monkeypatch):
+    """A stored fixture that no longer matches its manifest (a damaged bundle) would fail every hand-in on
+    the tests that read it: grading runs none and says which file."""
+    import shutil
+    copy = tmp_path / 'fixtures'
+    shutil.copytree(paths.FIXTURES, copy, ignore=shutil.ignore_patterns('data'))
+    with open(copy / 'q2' / 'softmax.npz', 'ab') as f:
+        f.write(b'\0')
+    monkeypatch.setattr(paths, 'FIXTURES', copy)
+    monkeypatch.setattr(paths, 'HIDDEN_FIXTURES', copy / 'hidden')
+    result = grading.grade('reference', tmp_path / 'out', ['2.2.2'])
+    assert grading.exit_code(result) == grading.EXIT_INTERNAL and result.score == 0
+    assert "the grader's data is damaged" in result.error and 'softmax.npz: checksum differs' in result.error
+    assert load(tmp_path / 'out')['score'] == 0
 
 
 def test_fail_under_sets_the_exit_code_not_the_grade(tmp_path):
