@@ -347,6 +347,11 @@ def test_damaged_course_data_is_the_staffs_error_not_the_students(tmp_path, monk
     assert all(t['status'] != 'passed' for t in result['tests'])
     proc = cli('grade', 'reference', '--out', tmp_path / 'o2', '--only', '2.2.2', '--data-dir', data)
     assert proc.returncode == 0 and load(tmp_path / 'o2')['score'] == 3, proc.stderr
+    handins = tmp_path / 'handins'
+    make(handins, 'one')
+    proc = cli('batch', handins, '--out', tmp_path / 'b', '--only', '7.1.4', '--data-dir', data)
+    assert proc.returncode == grading.EXIT_INTERNAL and 'nothing was graded' in proc.stderr, proc.stderr
+    assert 'emnist-balanced-train-images-idx3-ubyte' in proc.stderr and not (tmp_path / 'b').exists()
     # every set a question names is one the check knows
     assert {d for q in rubric.QUESTIONS for d in q.data} <= set(info.SETS) | {info.REAL_PAGES}
     monkeypatch.setenv(location.ENV_DATA, str(data))

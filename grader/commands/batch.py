@@ -15,7 +15,9 @@ from pathlib import Path
 
 from grader import gradebook
 from grader.commands.grade import add_shared_arguments, parse_common
-from grader.grading import grade
+from grader.datasets import DataError
+from grader.grading import check_data, grade
+from grader.rubric import QUESTIONS
 from grader.run import warm_server
 
 
@@ -57,6 +59,11 @@ def run(args):
     if len(set(names)) != len(names):
         print('batch: two hand-ins share a name (a folder and a .zip?); rename one', file=sys.stderr)
         return 2
+    try:   # once for the batch: damaged data would give every hand-in a 0 in the gradebook's history
+        check_data(questions or [q.id for q in QUESTIONS], extra)
+    except DataError as exc:
+        print(f'batch: {exc}; nothing was graded or written', file=sys.stderr)
+        return 1
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     db = out / 'gradebook.sqlite'
