@@ -111,6 +111,7 @@ BROKEN_MAT = {
     'out of range': (dict(train_data=np.full((72, 1024), 255.0)), r'expected \[0, 1\]'),
     'not one-hot': (dict(train_labels=np.ones((72, 36))), 'not one-hot'),
     'row mismatch': (dict(train_labels=np.eye(36)[np.arange(70) % 36]), '72 rows'),
+    'inverted': (dict(train_data=np.full((72, 1024), 0.1)), 'light ink on a dark background'),
 }
 
 
@@ -288,6 +289,10 @@ def test_real_torchvision_roots_are_preferred(tmp_path, monkeypatch):
     assert torchvision_sets.validate('MNIST') == {'train': (3, 10), 'test': (3, 10)}
     (raw / 't10k-labels-idx1-ubyte').write_bytes(torchvision_sets.idx_bytes(np.arange(5, dtype=np.uint8)))
     with pytest.raises(DataError, match='t10k-labels-idx1-ubyte'):
+        torchvision_sets.validate('MNIST')
+    (raw / 't10k-labels-idx1-ubyte').write_bytes(torchvision_sets.idx_bytes(np.arange(3, dtype=np.uint8)))
+    (raw / 'train-images-idx3-ubyte').write_bytes(torchvision_sets.idx_bytes(np.full((3, 28, 28), 200, np.uint8)))
+    with pytest.raises(DataError, match='train-images-idx3-ubyte: mean grey level 0.78, so it is dark ink'):
         torchvision_sets.validate('MNIST')
     (raw / 't10k-labels-idx1-ubyte').unlink()
     with pytest.raises(DataError, match='incomplete'):

@@ -219,6 +219,9 @@ def validate(name):
         if labels.shape != (images.shape[0],):
             raise DataError(f'{base / name / "raw" / lab_name}: shape {labels.shape}, expected '
                             f'({images.shape[0]},) to match the images')
+        if images.size and images.mean() > 127.5:   # the black background sets the mean (stand-ins: 0.11, 0.24)
+            raise DataError(f'{base / name / "raw" / img_name}: mean grey level {images.mean() / 255:.2f}, so it '
+                            f'is dark ink on a light background; {name} stores white ink on black')
         n_classes = 10 if name == 'MNIST' else 47
         if labels.size and labels.max() >= n_classes:
             raise DataError(f'{base / name / "raw" / lab_name}: label {labels.max()} out of range '
