@@ -59,6 +59,9 @@ def test_check_catches_a_damaged_file(copy):
     target.write_bytes(bytes(data))
     problems = fixtures.check(copy)
     assert _one_of(problems, 'softmax.npz', 'checksum'), problems
+    # a test that reads it says what is wrong and how to mend it (not zipfile's CRC error alone)
+    with pytest.raises(ValueError, match=r'fixture .*softmax.npz is damaged \(\w+: .*fixtures --regenerate'):
+        fixtures._cases_at('q2/softmax', False, copy)
 
 
 def _hand_edit(copy, name, edit):
