@@ -1,8 +1,9 @@
 """Grade one hand-in: unpack it safely, run the test suite on it (grader.run.run_tests), apply the
 course's rules, and write results.json (and the other formats) plus report.md / report.html.
 
-Whatever happens, a valid results file is written: a refused hand-in or a crash of the harness itself
-gives a score of 0 with the reason, never a missing file. ``exit_code`` tells the two apart for the
+Whatever happens, a valid results file is written: a refused hand-in, damaged fixtures or course data
+(checked before any test runs) or a crash of the harness itself gives a score of 0 with the reason, never
+a missing file. ``exit_code`` tells the two apart for the
 commands. Used by ``grade``, ``batch`` and the autograder bundle's run_autograder."""
 import contextlib
 import os
