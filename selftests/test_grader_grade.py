@@ -352,6 +352,9 @@ def test_damaged_course_data_is_the_staffs_error_not_the_students(tmp_path, monk
     proc = cli('batch', handins, '--out', tmp_path / 'b', '--only', '7.1.4', '--data-dir', data)
     assert proc.returncode == grading.EXIT_INTERNAL and 'nothing was graded' in proc.stderr, proc.stderr
     assert 'emnist-balanced-train-images-idx3-ubyte' in proc.stderr and not (tmp_path / 'b').exists()
+    proc = subprocess.run([sys.executable, '-m', 'grader', 'selfcheck', '--only', '7.1.4'], cwd=paths.ROOT,
+                          capture_output=True, text=True, timeout=600, env={**os.environ, location.ENV_DATA: str(data)})
+    assert proc.returncode == 1 and 'nothing was checked' in proc.stderr and 'emnist-balanced' in proc.stderr, proc.stderr
     # every set a question names is one the check knows
     assert {d for q in rubric.QUESTIONS for d in q.data} <= set(info.SETS) | {info.REAL_PAGES}
     monkeypatch.setenv(location.ENV_DATA, str(data))

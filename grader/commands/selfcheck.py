@@ -103,6 +103,13 @@ def run(args):
         print(f'selfcheck: the catalogue of broken variants (grader/variants) is not available: {exc}',
               file=sys.stderr)
         return 2
+    from grader.datasets import DataError
+    from grader.grading import check_data
+    try:   # on damaged data the reference itself would lose points, and the table would blame the tests
+        check_data(questions)
+    except DataError as exc:
+        print(f'selfcheck: {exc}; nothing was checked', file=sys.stderr)
+        return 1
     rows = checks(questions, variants.CATALOGUE, args.jobs)
     shown = [r for r in rows if r[1] != 'outside --only']
     print(render(shown))
