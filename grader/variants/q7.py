@@ -67,6 +67,16 @@ CORRECT = (
             q7('def build_mlp():\n    return MLP()',
                'def build_mlp():\n    return nn.Sequential(nn.Linear(1024, 64), nn.Sigmoid(), nn.Linear(64, 36))'),
             loses=(), keeps=('7.1.1',)),
+    # The classic tutorial idiom. It needs the activations C-contiguous: the grader's data must reach the
+    # models in plain NCHW order (grader.torch_data), whatever layout might train faster.
+    Variant('q7-cnn-flatten-view', 'the CNNs flatten with x.view(x.size(0), -1) instead of nn.Flatten',
+            (('q7.py', '    def forward(self, x):\n        return self.classifier(self.features(x))\n\n\n# Q 7.1.2',
+              '    def forward(self, x):\n        h = self.features(x)\n        return self.classifier(h.view(h.size(0), -1))'
+              '\n\n\n# Q 7.1.2'),
+             ('q7.py', '    def forward(self, x):\n        return self.classifier(self.features(x))\n\n\ndef build_flower',
+              '    def forward(self, x):\n        h = self.features(x)\n        return self.classifier(h.view(h.size(0), -1))'
+              '\n\n\ndef build_flower')),
+            loses=(), keeps=('7.1.2', '7.2.1')),
     Variant('q7-emnist-torch-resize', 'crops_to_emnist resizes with torch (bilinear) instead of skimage',
             q7("    small = [skimage.transform.resize(c, (28, 28), anti_aliasing=True) for c in crops]\n",
                "    small = torch.nn.functional.interpolate(torch.as_tensor(crops, dtype=torch.float32)[:, None],\n"
