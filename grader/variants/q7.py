@@ -11,6 +11,13 @@ def q7(old, new):
     return (('q7.py', old, new),)
 
 
+def _flatten_by_view(follows):
+    """The forward that comes just before ``follows`` in q7.py, flattening with view instead."""
+    head = '    def forward(self, x):\n'
+    by_view = '        h = self.features(x)\n        return self.classifier(h.view(h.size(0), -1))\n\n\n'
+    return q7(head + '        return self.classifier(self.features(x))\n\n\n' + follows, head + by_view + follows)
+
+
 BROKEN = (
     # 7.1.1 the MLP and the training loop
     Variant('q7-mlp-26-classes', 'the MLP ends in 26 outputs (letters only)',
@@ -70,12 +77,7 @@ CORRECT = (
     # The classic tutorial idiom. It needs the activations C-contiguous: the grader's data must reach the
     # models in plain NCHW order (grader.torch_data), whatever layout might train faster.
     Variant('q7-cnn-flatten-view', 'the CNNs flatten with x.view(x.size(0), -1) instead of nn.Flatten',
-            (('q7.py', '    def forward(self, x):\n        return self.classifier(self.features(x))\n\n\n# Q 7.1.2',
-              '    def forward(self, x):\n        h = self.features(x)\n        return self.classifier(h.view(h.size(0), -1))'
-              '\n\n\n# Q 7.1.2'),
-             ('q7.py', '    def forward(self, x):\n        return self.classifier(self.features(x))\n\n\ndef build_flower',
-              '    def forward(self, x):\n        h = self.features(x)\n        return self.classifier(h.view(h.size(0), -1))'
-              '\n\n\ndef build_flower')),
+            _flatten_by_view('# Q 7.1.2') + _flatten_by_view('def build_flower'),   # SmallCNN's forward, FlowerNet's
             loses=(), keeps=('7.1.2', '7.2.1')),
     Variant('q7-emnist-torch-resize', 'crops_to_emnist resizes with torch (bilinear) instead of skimage',
             q7("    small = [skimage.transform.resize(c, (28, 28), anti_aliasing=True) for c in crops]\n",
