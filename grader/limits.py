@@ -12,12 +12,14 @@ import resource
 import time
 from dataclasses import dataclass, fields, replace
 
+from grader.worker.limits import LIBRARY_ROOM
+
 
 @dataclass(frozen=True)
 class Limits:
     wall: float = 60.0          # seconds of real time per call
     cpu: float = None           # seconds of CPU time per call (None: same as wall, times the cores used)
-    memory_mb: int = 4000       # address space of the worker (RLIMIT_AS), MB
+    memory_mb: int = 4000       # address space of the worker (RLIMIT_AS), MB, beyond its libraries' (grader.worker.limits)
     output_mb: int = 16         # what one call may print (stdout + stderr), and any file it writes, MB
     reply_mb: int = 1024        # size of the data one call may send back, MB
     budget: float = 900.0       # seconds of wall time for all calls of one rubric question
@@ -117,8 +119,9 @@ def death_message(call, status, limits):
 def hard_limits(limits):
     """Set in the worker before it starts (soft = hard): what it can never exceed. Per-call limits are
     soft ones below these (see apply). CPU time has no hard cap because it adds up over the session; the
-    wall-time limit, enforced from outside, bounds every call anyway."""
-    return [(resource.RLIMIT_AS, limits.memory_mb << 20), (resource.RLIMIT_FSIZE, limits.output_mb << 20)]
+    wall-time limit, enforced from outside, bounds every call anyway. The address space has room for the
+    libraries' files until the worker has loaded them (grader.worker.limits.settle)."""
+    return [(resource.RLIMIT_AS, (limits.memory_mb << 20) + LIBRARY_ROOM), (resource.RLIMIT_FSIZE, limits.output_mb << 20)]
 
 
 def covers(started, limits):

@@ -115,13 +115,13 @@ def _merged(impl, questions, runs):
 def side_by_side_jobs(extra_args=()):
     """How many parts a single grading runs at once on this machine: 2 when two CPUs are ours and the
     memory left holds two runs at their limits (a worker's address-space cap, as ``extra_args`` or
-    NN_WORKER_LIMITS set it, plus what the trusted pytest process itself takes), so that one part can never
+    NN_WORKER_LIMITS set it, and its libraries, plus what the trusted pytest process itself takes), so that one part can never
     push the other out of memory; else 1. A malformed --worker-limits gives 1: pytest then says what is wrong."""
     try:
         memory_mb = worker_limits(extra_args).memory_mb
     except (ValueError, TypeError):
         return 1
-    need_mb = 2 * (memory_mb + TRUSTED_MB)
+    need_mb = 2 * (memory_mb + LIBRARY_MB + TRUSTED_MB)
     return 2 if available_cpus() >= 2 and available_mb() >= need_mb else 1
 
 
@@ -146,6 +146,9 @@ def worker_limits(extra_args=()):
 # What the trusted pytest process of one run holds at most (peak RSS measured while grading the reference:
 # 1.7 GB for the PyTorch part, with torch imported and the data loaded; 1.3 GB for the NumPy part).
 TRUSTED_MB = 2000
+# What a worker's libraries hold beside the hand-in's memory limit, which leaves them out (grader.worker.limits):
+# torch and torchvision take 375 MB of their own memory once imported (RssAnon; numpy 13 MB).
+LIBRARY_MB = 400
 
 
 def available_cpus():

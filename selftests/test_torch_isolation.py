@@ -65,3 +65,74 @@ def test_q7_graded_in_the_worker_matches_direct_mode():
     metrics = lambda run: {o['nodeid']: o['metrics'] for o in run.outcomes}
     assert metrics(isolated) == metrics(direct)
     assert any(m for m in metrics(isolated).values()), 'no accuracy was measured, so this proves nothing'
+
+
+ROOM = '''
+import resource
+
+def room(mb_each=16):
+    """MB this process can still allocate: chunks of address space (calloc'd, never touched) until refused."""
+    hoard = []
+    try:
+        while True:
+            hoard.append(bytearray(mb_each << 20))
+    except MemoryError:
+        return len(hoard) * mb_each
+
+def room_with_torch():
+    __import__('torch')   # not an import statement: the grader does not see it coming
+    return room()
+
+def room_at_the_hard_cap():
+    """A hostile hand-in's most: its soft limit raised to the hard one."""
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    return room()
+'''
+
+
+@pytest.mark.slow
+def test_a_handins_memory_limit_leaves_out_the_libraries(tmp_path):
+    """The worker's memory limit (address space) counts what the hand-in allocates, not torch's files and
+    buffers, which take 3.6 GB in the CUDA build and far less in a CPU one: a hand-in gets the same room
+    whether or not torch was loaded (grader.worker.limits.settle), and raising its own soft limit gets it
+    no more. Before, a Q7 hand-in had 0.4 GB of 4 GB left here."""
+    from grader import isolation
+    from grader.limits import Limits
+    handin = tmp_path / 'handin'
+    handin.mkdir()
+    (handin / 'nn.py').write_text(ROOM)
+    importer = tmp_path / 'importer'   # its NumPy part imports torch: every worker loads torch first
+    importer.mkdir()
+    (importer / 'nn.py').write_text('import torch\n' + ROOM)
+    limit = Limits(wall=120, memory_mb=1500)
+    found = {}
+    for root, questions in ((handin, ('2.2.2', '7.1.1')), (importer, ('2.2.2',))):
+        impl = isolation.WorkerImplementation(root)
+        try:
+            for question in questions:   # the worker is replaced for the Q7 test: it loads torch first
+                impl.begin_test(seed=0, question=question, limits=limit)
+                nn = impl.module('nn')
+                first = nn.room_with_torch() if question == '7.1.1' else nn.room()
+                found[root.name, question] = first, nn.room_at_the_hard_cap()
+        finally:
+            impl.close()
+    rooms = [room for room, _ in found.values()]
+    assert all(1300 <= room <= 1500 for room in rooms), f'MB the hand-in could allocate: {found}'
+    assert max(rooms) - min(rooms) <= 100, f'the room depends on whether torch was loaded: {found}'
+    assert all(cap <= 1500 for _, cap in found.values()), f'a raised soft limit got more than the limit: {found}'
+
+
+@pytest.mark.slow
+def test_a_full_pass_over_the_training_set_fits_in_the_worker(tmp_path):
+    """The correct variant q7-epoch-accuracy-full-pass, graded isolated on 7.1.3 (after 7.1.1, whose pass
+    lets 7.1.3 train with the hand-in's own train_model): its one forward pass over the training set needs
+    700 MB at once, which the worker had not left beside torch's CUDA build before its libraries stopped
+    counting against the hand-in's memory."""
+    from grader import variants
+    from grader.run import run_tests
+    variant = variants.BY_NAME['q7-epoch-accuracy-full-pass']
+    handin = variants.materialize(variant, tmp_path / variant.name)
+    run = run_tests(str(handin), ['7.1.1', '7.1.3'], extra_args=['--isolate'])
+    assert run.rows['7.1.3'].score == run.rows['7.1.3'].max_score == 3, run.output[-3000:]
+    assert run.total == 8, run.output[-3000:]

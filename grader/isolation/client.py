@@ -28,6 +28,7 @@ from grader.isolation.process import MACHINE_PROBLEM, PIPE_BYTES, WorkerProcess
 from grader.isolation.proxies import Handle, ModuleView, PieceRef, Proxy
 from grader.limits import DEFAULT, LimitExceeded, busy_time, covers, death_message, seconds
 from grader.pieces import Ledger
+from grader.rubric import is_torch
 from grader.worker import activations, wire
 from grader.worker.loader import MODULES, SubmissionError
 from grader.worker.pieces import brief
@@ -66,7 +67,9 @@ class WorkerImplementation:
         self._levels = 0
         self._relay = {}           # number -> grader-side object another worker may call back
         self._torch = None
-        self._imports = _course_imports(self.root)
+        found = _imports(self.root)
+        self._imports = _course_imports(found)
+        self._torch_everywhere = _numpy_part_imports_torch(found)
 
     def __repr__(self):   # shown in Hypothesis's failing examples: no folder names, no harness classes
         return '<your code>'
@@ -207,15 +210,23 @@ class WorkerImplementation:
                     self.violations.append((str(file), int(line), str(library)[:200]))
 
     # ---------------------------------------------------------------- the workers
+    def _wants_torch(self):
+        """Does the worker load torch before any hand-in code (grader.worker.limits.settle), so that torch's
+        own memory does not count against the hand-in's? For Q7's tests, and for every test when the NumPy
+        part's files import torch. A worker started without it is replaced when the first Q7 test begins."""
+        return self._torch_everywhere or (self.question is not None and is_torch(self.question))
+
     def _worker(self, again=True):
         if self._student is not None and not covers(self._student.started_with, self.limits):
             self._stop_workers()   # this test needs more than the running worker may ever use
+        elif self._student is not None and self._wants_torch() and not self._student.torch:
+            self._stop_workers()
         if self._student is None or not self._student.alive():
             if self._student is not None:
                 self._stop_workers()
                 self.restarts += 1
             self._student = WorkerProcess(self.root, self.limits, self._resolver(lambda: self._student, True),
-                                          self._end('submission'))
+                                          self._end('submission'), torch=self._wants_torch())
             self._student.encoder = self._encoder(lambda: self._student, True)
             self._loaded = set()
             for number in list(self._active):
@@ -423,8 +434,8 @@ def _refused(why):
     return {'ok': False, 'error': why}
 
 
-def _course_imports(root):
-    """{course module: course modules it imports}, read from the files without running them."""
+def _imports(root):
+    """{course module: top-level names of the modules it imports}, read from the files without running them."""
     found = {}
     for name in MODULES:
         path = root / f'{name}.py'
@@ -432,14 +443,24 @@ def _course_imports(root):
             tree = ast.parse(path.read_bytes())
         except (OSError, SyntaxError, ValueError):
             continue
-        uses = set()
+        names = set()
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            uses.update(n.split('.')[0] for n in names if n.split('.')[0] in MODULES)
-        found[name] = uses - {name}
+            if isinstance(node, ast.Import):
+                names.update(a.name.split('.')[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split('.')[0])
+        found[name] = names
     return found
+
+
+def _course_imports(found):
+    """{course module: course modules it imports}."""
+    return {name: (names & set(MODULES)) - {name} for name, names in found.items()}
+
+
+def _numpy_part_imports_torch(found):
+    """Does a module of the NumPy questions import torch (then every worker loads it first)?"""
+    return any(names & {'torch', 'torchvision'} for name, names in found.items() if name != 'q7')
 
 
 def _update_in_place(args, kwargs, state, merge=False):

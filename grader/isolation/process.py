@@ -27,10 +27,12 @@ class WorkerProcess:
     """One worker over the course files of ``root``. Dies with the first limit hit or crash; the client
     starts another. ``resolve(tag)`` turns the tags it sends (handles, refs) into grader-side objects.
     ``pair``: its ends (read, write) of the pipe pair to the other worker (grader.worker.link), handed
-    over (closed here); ``course``: this worker serves the course's pieces over it."""
+    over (closed here); ``course``: this worker serves the course's pieces over it; ``torch``: it loads torch
+    and torchvision before any hand-in code (grader.worker.limits.settle)."""
 
-    def __init__(self, root, limits, resolve, pair, course=False):
+    def __init__(self, root, limits, resolve, pair, course=False, torch=False):
         self.started_with = limits
+        self.torch = torch
         self.resolve = resolve
         self.bwrap = sandbox.bubblewrap()[0] is not None
         self.uid = sandbox.fresh_uid() if (self.bwrap and sandbox.privileged()) or sandbox.fallback_uid() else None
@@ -54,8 +56,8 @@ class WorkerProcess:
                 fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self.reader = wire.Reader(self.rep_r)
         info_r, info_w = os.pipe() if self.bwrap else (None, None)
-        cmd = sandbox.command(lib, handin, [str(req_r), str(rep_w), *map(str, pair), 'course' if course else 'submission'],
-                              self.uid, info_w)
+        cmd = sandbox.command(lib, handin, [str(req_r), str(rep_w), *map(str, pair), 'course' if course else 'submission',
+                                            'torch' if torch else 'numpy'], self.uid, info_w)
         home = '/tmp/home' if self.bwrap else str(scratch / 'home')
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd='/' if self.bwrap else scratch,

@@ -79,6 +79,16 @@ CORRECT = (
     Variant('q7-cnn-flatten-view', 'the CNNs flatten with x.view(x.size(0), -1) instead of nn.Flatten',
             _flatten_by_view('# Q 7.1.2') + _flatten_by_view('def build_flower'),   # SmallCNN's forward, FlowerNet's
             loses=(), keeps=('7.1.2', '7.2.1')),
+    # A common way to report each epoch's accuracy: one forward pass over the whole training set. For
+    # 7.1.3's CNN that is a 700 MB activation; selftests/test_torch_isolation grades it isolated on 7.1.3
+    # too, where it once lost the points because torch's own libraries counted against the worker's memory.
+    Variant('q7-epoch-accuracy-full-pass', "train_model measures each epoch's accuracy with one forward pass "
+            'over the whole training set',
+            q7('        history.append((total / len(x), correct / len(x)))\n',
+               '        with torch.no_grad():\n'
+               '            correct = (model(x).argmax(1) == y).sum().item()\n'
+               '        history.append((total / len(x), correct / len(x)))\n'),
+            loses=(), keeps=('7.1.1',)),
     Variant('q7-emnist-torch-resize', 'crops_to_emnist resizes with torch (bilinear) instead of skimage',
             q7("    small = [skimage.transform.resize(c, (28, 28), anti_aliasing=True) for c in crops]\n",
                "    small = torch.nn.functional.interpolate(torch.as_tensor(crops, dtype=torch.float32)[:, None],\n"

@@ -259,12 +259,14 @@ def describe(exc):
     return {'type': type(exc).__name__[:100], 'message': message, 'where': course_frame(exc), 'kind': kind}
 
 
-def main(root, rfd, wfd, link_r, link_w, side):
-    """``side``: 'course' (the reference's pieces, served over the pair) or 'submission'."""
+def main(root, rfd, wfd, link_r, link_w, side, libraries='numpy'):
+    """``side``: 'course' (the reference's pieces, served over the pair) or 'submission'; ``libraries``:
+    'torch' to load torch and torchvision before serving (a session with Q7 questions)."""
     fds = [int(fd) for fd in (rfd, wfd, link_r, link_w)]
     for fd in fds:
         os.set_inheritable(fd, False)
     with contextlib.suppress(Exception):
         sys.stdin.close()
         os.close(0)
+    limits.settle(torch=libraries == 'torch')
     Server(root, *fds, course=side == 'course').serve()
