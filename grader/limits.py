@@ -100,6 +100,12 @@ def _reference_note(limits):
             'the machine spent on other work was not counted')
 
 
+def memory_message(call, limits, held_mb):
+    """A sentence for a call whose processes together held more memory than the limit allows one."""
+    return (f'{call} exceeded the {limits.memory_mb} MB memory limit: the processes it started and the worker '
+            f'together held {held_mb:.0f} MB (it was stopped)')
+
+
 def death_message(call, status, limits):
     """A sentence for a worker that died during ``call`` with waitpid ``status``."""
     import signal
@@ -179,9 +185,11 @@ class CallClock:
 
     REFRESH = 0.25   # seconds between looks at the worker: alone() scans /proc, and a reply of many
                      # chunks asks for the time left at each one
+    WATCH = 0.25     # seconds between calls of watch()
 
-    def __init__(self, seconds, pid=None, cap=None, alone=None, elsewhere=None):
+    def __init__(self, seconds, pid=None, cap=None, alone=None, elsewhere=None, watch=None):
         self.end, self.pid, self.cap, self.alone = time.monotonic() + seconds, pid, cap, alone
+        self.watch, self.watched = watch, time.monotonic()
         self.delay = run_delay(pid) if pid else None
         self.elsewhere, self.away = elsewhere, (elsewhere() if elsewhere else None)
         # the first look comes after REFRESH: a call that ends sooner needs no credit (a training loop
@@ -208,7 +216,12 @@ class CallClock:
         return self.credited
 
     def remaining(self):
+        """Seconds left; ``watch()``, if given, is called every WATCH seconds from here (it may raise to
+        stop the call: grader.isolation.process watches the memory of the worker's processes)."""
         now = time.monotonic()
+        if self.watch is not None and now - self.watched >= self.WATCH:
+            self.watched = now
+            self.watch()
         left = self.end + self.waited() + self.spent_away - now
         return min(left, self.cap - now) if self.cap is not None else left
 

@@ -28,7 +28,7 @@ def look():
     """What this process can see of the machine."""
     found = {'root': sorted(os.listdir('/')), 'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),
              'mounts': open('/proc/self/mountinfo').read(), 'uid': os.getuid(), 'home': os.environ.get('HOME'),
-             'cwd': os.getcwd()}
+             'cwd': os.getcwd(), 'oom_score_adj': int(open('/proc/self/oom_score_adj').read())}
     st = os.statvfs('/dev/shm')
     found['scratch_mb'] = st.f_blocks * st.f_frsize / 2 ** 20
     found['exists'] = {p: os.path.exists(p) for p in PROBE_PATHS}
@@ -98,6 +98,7 @@ def test_worker_sees_only_its_sandbox(spy):
         assert seen['uid'] in sandbox.UIDS
     assert seen['scratch_mb'] == sandbox.SCRATCH_MB
     assert seen['home'] == '/tmp/home' and seen['cwd'] in ('/tmp', '/dev/shm')   # /tmp is a link to /dev/shm
+    assert seen['oom_score_adj'] == sandbox.OOM_SCORE_ADJ, 'out of memory, the kernel would not kill the worker first'
 
 
 def test_scratch_is_capped_shared_and_gone_with_the_worker(spy):

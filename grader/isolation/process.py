@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 from grader.isolation import sandbox
-from grader.limits import CallClock, LimitExceeded, death_message, for_worker, wall_message
+from grader.limits import CallClock, LimitExceeded, death_message, for_worker, memory_message, wall_message
 from grader.worker import wire
 from grader.worker.loader import MODULES, SubmissionError
 
-STARTUP_SECONDS = 120.0   # for Python and NumPy to load in a new worker, however busy the machine
+STARTUP_SECONDS = 120.0   # for Python, NumPy (and torch) to load in a new worker, however busy the machine
 MACHINE_PROBLEM = 'a problem of the grading machine, not of the hand-in: please tell the course staff'
 PIPE_BYTES = 1 << 20      # the pipes' buffers (Linux's default cap for a process without privileges)
 KILL_SECONDS = 60.0       # for a killed worker's processes to be gone, however busy the machine
@@ -77,6 +77,7 @@ class WorkerProcess:
         self.releases = []   # handle numbers the grader no longer holds, sent with the next request
         self._wait_ready()
         self.python_pid = self._python_pid()
+        self.base_kb = _memory_kb(self.python_pid) or 0   # its libraries' own, before any hand-in code
 
     def _python_pid(self):
         """The worker's own process (inside bubblewrap, the sandbox's second process), whose run-queue delay
@@ -87,8 +88,8 @@ class WorkerProcess:
                      and _inner_pid(p) == 2), None)
 
     def _wait_ready(self):
-        """Wait for the worker's first message (Python, NumPy and the worker package loaded), so that no
-        call is charged for the start-up."""
+        """Wait for the worker's first message (Python, NumPy, torch where asked and the worker package
+        loaded), so that no call is charged for the start-up."""
         try:
             hello = wire.read(self.reader, limit=1 << 20, deadline=time.monotonic() + STARTUP_SECONDS)
             if hello == {'ready': True}:
@@ -134,6 +135,9 @@ class WorkerProcess:
         except TimeoutError:
             self.kill()
             raise LimitExceeded(wall_message(call, limits), wall_time=True)
+        except _TooMuchMemory as exc:
+            self.kill()
+            raise LimitExceeded(memory_message(call, limits, exc.held_mb)) from None
         except (EOFError, BrokenPipeError):
             raise self.died(call, limits)
         except (wire.WireError, ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
@@ -151,7 +155,19 @@ class WorkerProcess:
 
     def clock(self, limits, cap=None, elsewhere=None):
         """A CallClock for one call of this worker under ``limits`` (``elsewhere``: see CallClock)."""
-        return CallClock(limits.wall_seconds, self.python_pid, cap, alone=lambda: not self.strays(), elsewhere=elsewhere)
+        return CallClock(limits.wall_seconds, self.python_pid, cap, alone=lambda: not self.strays(), elsewhere=elsewhere,
+                         watch=lambda: self._watch_memory(limits))
+
+    def _watch_memory(self, limits):
+        """RLIMIT_AS bounds each process's memory, so a hand-in that starts processes could hold the limit
+        many times over: while it has some, they and the worker together must stay within the limit (above
+        the worker's libraries, as grader.worker.limits counts)."""
+        others = self.strays()
+        if not others or self.python_pid is None:
+            return
+        held_kb = sum(_memory_kb(pid) or 0 for pid in (self.python_pid, *others)) - self.base_kb
+        if held_kb > limits.memory_mb << 10:
+            raise _TooMuchMemory(held_kb / 1024)
 
     def outgoing(self, obj):
         """Grader-side objects of this worker as the worker knows them (set by the client)."""
@@ -250,6 +266,27 @@ class WorkerProcess:
             setattr(self, fd, None)
         import shutil
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class _TooMuchMemory(Exception):
+    def __init__(self, held_mb):
+        super().__init__(f'{held_mb:.0f} MB')
+        self.held_mb = held_mb
+
+
+def _memory_kb(pid):
+    """kB of memory process ``pid`` holds that is not a file's (anonymous and shared memory), a page shared
+    by several processes counted in equal parts (PSS: a forked child's untouched copy costs nothing), or
+    None if it is gone."""
+    try:
+        with open(f'/proc/{pid}/smaps_rollup') as f:
+            fields = dict(line.split(':', 1) for line in list(f)[1:] if ':' in line)   # (the first names the range)
+    except (OSError, ValueError):
+        return None
+    kb = lambda name: int(fields[name].split()[0]) if name in fields else None
+    if kb('Pss_Anon') is None:   # before Linux 5.8: whole pages, shared or not (a forked child counts in full)
+        return kb('Anonymous')
+    return kb('Pss_Anon') + (kb('Pss_Shmem') or 0)
 
 
 def _pin(init, namespace):

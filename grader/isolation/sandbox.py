@@ -32,6 +32,7 @@ from grader.limits import hard_limits
 from grader.worker import rules
 
 SCRATCH_MB = 256
+OOM_SCORE_ADJ = 1000           # the worker's processes are the first the kernel kills out of memory
 MAX_PROCESSES = 256            # RLIMIT_NPROC of the worker's uid (root only): a fork bomb stops here
 UIDS = range(2_000_000, 3_000_000)   # uids no account uses: a worker's processes are its alone
 LOG_ENV = 'NN_WORKER_LOG'      # a file each worker's identity is appended to (selftests find survivors by it)
@@ -233,6 +234,10 @@ def preexec(limits, uid):
     """Run in the child before exec: resource limits (inherited by the sandbox), and the uid (fallback)."""
     def apply():
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # Should the machine run out of memory anyway (the memory of a hand-in's processes together is
+        # watched, not capped: grader.isolation.process), the kernel kills the worker's processes first.
+        with open('/proc/self/oom_score_adj', 'w') as f:
+            f.write(str(OOM_SCORE_ADJ))
         for which, value in hard_limits(limits):
             resource.setrlimit(which, (value, value))
         if uid is not None:

@@ -238,7 +238,7 @@ def _wait(fd, deadline, write=False):
         left = deadline.remaining() if hasattr(deadline, 'remaining') else deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError('the other side did not keep up')
-        step = min(left, 0.5) if hasattr(deadline, 'remaining') else left
+        step = min(left, 0.25) if hasattr(deadline, 'remaining') else left
         ready = select.select([], [fd], [], step)[1] if write else select.select([fd], [], [], step)[0]
         if ready:
             return
