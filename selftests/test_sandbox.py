@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -15,10 +16,11 @@ import numpy as np
 import pytest
 
 from grader import isolation, paths
-from grader.isolation import process, sandbox
+from grader.isolation import process, sandbox, seccomp
 from grader.limits import Limits
 from grader.run import run_tests
 from grader.worker.loader import SubmissionError
+from selftests.ci import requires
 from selftests.workers import requires_bubblewrap as _requires_bubblewrap, survivors, worker_log
 
 SPY = '''
@@ -48,6 +50,21 @@ def fill(path, mb):
     except OSError:
         pass
     return done
+
+def hold_outside(mb=64):
+    """Try to hold memory no process maps: a memfd written to, a System V segment; what each gave."""
+    import ctypes, errno
+    found = {}
+    try:
+        fd = os.memfd_create('hoard')
+        os.write(fd, b'x' * (mb << 20))
+        found['memfd'] = os.fstat(fd).st_size >> 20
+    except OSError as exc:
+        found['memfd'] = errno.errorcode.get(exc.errno)
+    libc = ctypes.CDLL(None, use_errno=True)
+    segment = libc.shmget(0, mb << 20, 0o1600)
+    found['shmget'] = segment if segment >= 0 else errno.errorcode.get(ctypes.get_errno())
+    return found
 
 def listing(path):
     try:
@@ -112,6 +129,15 @@ def test_scratch_is_capped_shared_and_gone_with_the_worker(spy):
     assert not [p for p in os.listdir('/dev/shm') if p.startswith('nn-spy')], 'the file is on the host'
     spy.close()   # a new worker starts for the next call: its scratch is new
     assert nn.listing('/dev/shm') in ([], ['home']), nn.listing('/dev/shm')
+
+
+def test_no_memory_can_be_held_outside_the_workers_processes(spy):
+    """The memory limits count what processes map; a memfd or a System V segment that nobody maps would
+    escape them, so the sandbox's seccomp filter refuses both calls (grader/isolation/seccomp.py)."""
+    requires(not sandbox.filters_calls(), f'bubblewrap does not load the seccomp filter here ({platform.machine()}; '
+             f'table: {seccomp.program() is not None})')
+    assert spy.module('nn').hold_outside() == {'memfd': 'ENOSYS', 'shmget': 'ENOSYS'}
+    assert 'system-call filter' not in sandbox.status()
 
 
 def test_host_sockets_are_out_of_reach(spy, tmp_path):

@@ -56,14 +56,15 @@ class WorkerProcess:
                 fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self.reader = wire.Reader(self.rep_r)
         info_r, info_w = os.pipe() if self.bwrap else (None, None)
+        filter_r = sandbox.seccomp_pipe() if self.bwrap else None
         cmd = sandbox.command(lib, handin, [str(req_r), str(rep_w), *map(str, pair), 'course' if course else 'submission',
-                                            'torch' if torch else 'numpy'], self.uid, info_w)
+                                            'torch' if torch else 'numpy'], self.uid, info_w, filter_r)
         home = '/tmp/home' if self.bwrap else str(scratch / 'home')
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd='/' if self.bwrap else scratch,
-            pass_fds=tuple(fd for fd in (req_r, rep_w, *pair, info_w) if fd is not None), env=sandbox.environment(home),
+            pass_fds=tuple(fd for fd in (req_r, rep_w, *pair, info_w, filter_r) if fd is not None), env=sandbox.environment(home),
             start_new_session=True, preexec_fn=sandbox.preexec(limits, self.uid))
-        for fd in (req_r, rep_w, *pair, out, info_w):
+        for fd in (req_r, rep_w, *pair, out, info_w, filter_r):
             if fd is not None:
                 os.close(fd)
         self.pidns, init = sandbox.read_info(info_r) if self.bwrap else (None, None)

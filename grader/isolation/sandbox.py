@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 from grader import paths
+from grader.isolation import seccomp
 from grader.limits import hard_limits
 from grader.worker import rules
 
@@ -69,6 +70,13 @@ def _namespaces():
 def status():
     """One line for the grading report: how far the submission was isolated on this machine."""
     bwrap, why = bubblewrap()
+    if bwrap and not filters_calls():
+        return _status(bwrap, why) + ('; but without the system-call filter that keeps memory from being held '
+                                      'outside its processes (not supported here)')
+    return _status(bwrap, why)
+
+
+def _status(bwrap, why):
     if bwrap and privileged():
         return ('isolated: the submission ran in a bubblewrap sandbox under a uid of its own, with no network, '
                 'its own process list, a size-capped private scratch, and nothing of the harness, the hidden '
@@ -195,9 +203,9 @@ def _system():
     return args
 
 
-def command(lib, handin, boot_args, uid, info_fd=None):
+def command(lib, handin, boot_args, uid, info_fd=None, seccomp_fd=None):
     """The argument list that starts the worker: ``python -c BOOT lib handin *boot_args`` in the sandbox
-    (bubblewrap) or as a plain process (the fallback)."""
+    (bubblewrap) or as a plain process (the fallback). ``seccomp_fd``: see seccomp_pipe."""
     bwrap, _ = bubblewrap()
     boot = 'import sys; sys.path.insert(0, sys.argv[1]); from grader.worker.server import main; main(*sys.argv[2:])'
     if bwrap is None:
@@ -216,10 +224,45 @@ def command(lib, handin, boot_args, uid, info_fd=None):
     for src, dest in binds:
         cmd += ['--ro-bind', str(src), str(dest)]
     cmd += ['--chdir', '/tmp', '--info-fd', str(info_fd)]
+    if seccomp_fd is not None:
+        cmd += ['--seccomp', str(seccomp_fd)]
     if uid is not None:
         cmd += ['/usr/bin/setpriv', f'--reuid={uid}', f'--regid={uid}', '--clear-groups', '--inh-caps=-all',
                 '--bounding-set=-all', '--no-new-privs', '--']
     return cmd + [sys.executable, '-I', '-B', '-c', boot, str(INSIDE / 'lib'), str(INSIDE / 'handin'), *boot_args]
+
+
+def seccomp_pipe():
+    """The read end of a pipe holding grader.isolation.seccomp's filter, for bubblewrap to load; None where
+    it cannot be loaded (filters_calls)."""
+    return _filter_pipe() if filters_calls() else None
+
+
+@functools.lru_cache(maxsize=None)
+def filters_calls():
+    """Does bubblewrap load the seccomp filter here? Not where the filter has no table for the machine or
+    the kernel refuses it: the worker then runs without, and status() says so."""
+    bwrap, fd = bubblewrap()[0], _filter_pipe()
+    if bwrap is None or fd is None:
+        return False
+    try:
+        probe = subprocess.run([bwrap, *_namespaces(), '--ro-bind', '/', '/', '--proc', '/proc', '--seccomp', str(fd),
+                                'true'], pass_fds=(fd,), capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    finally:
+        os.close(fd)
+    return probe.returncode == 0
+
+
+def _filter_pipe():
+    code = seccomp.program()
+    if code is None:
+        return None
+    read, write = os.pipe()
+    os.write(write, code)   # (a few hundred bytes: the pipe holds them)
+    os.close(write)
+    return read
 
 
 def environment(home):
