@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields, replace
 
 from grader.worker.limits import LIBRARY_ROOM
 
+OPEN_FILES = 4096   # a worker process's open files: four times the usual default, which honest code expects
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -126,8 +128,12 @@ def hard_limits(limits):
     """Set in the worker before it starts (soft = hard): what it can never exceed. Per-call limits are
     soft ones below these (see apply). CPU time has no hard cap because it adds up over the session; the
     wall-time limit, enforced from outside, bounds every call anyway. The address space has room for the
-    libraries' files until the worker has loaded them (grader.worker.limits.settle)."""
-    return [(resource.RLIMIT_AS, (limits.memory_mb << 20) + LIBRARY_ROOM), (resource.RLIMIT_FSIZE, limits.output_mb << 20)]
+    libraries' files until the worker has loaded them (grader.worker.limits.settle). Open files are capped
+    the same on every machine (the host's cap may be 1024 or a million): each can hold kernel memory that
+    no memory limit sees (a socket's buffers)."""
+    files = min(OPEN_FILES, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    return [(resource.RLIMIT_AS, (limits.memory_mb << 20) + LIBRARY_ROOM), (resource.RLIMIT_FSIZE, limits.output_mb << 20),
+            (resource.RLIMIT_NOFILE, files)]
 
 
 def covers(started, limits):

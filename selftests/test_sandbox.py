@@ -17,20 +17,21 @@ import pytest
 
 from grader import isolation, paths
 from grader.isolation import process, sandbox, seccomp
-from grader.limits import Limits
+from grader.limits import OPEN_FILES, Limits
 from grader.run import run_tests
 from grader.worker.loader import SubmissionError
 from selftests.ci import requires
 from selftests.workers import requires_bubblewrap as _requires_bubblewrap, survivors, worker_log
 
 SPY = '''
-import os, socket
+import os, resource, socket
 
 def look():
     """What this process can see of the machine."""
     found = {'root': sorted(os.listdir('/')), 'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),
              'mounts': open('/proc/self/mountinfo').read(), 'uid': os.getuid(), 'home': os.environ.get('HOME'),
-             'cwd': os.getcwd(), 'oom_score_adj': int(open('/proc/self/oom_score_adj').read())}
+             'cwd': os.getcwd(), 'oom_score_adj': int(open('/proc/self/oom_score_adj').read()),
+             'open_files': resource.getrlimit(resource.RLIMIT_NOFILE)}
     st = os.statvfs('/dev/shm')
     found['scratch_mb'] = st.f_blocks * st.f_frsize / 2 ** 20
     found['exists'] = {p: os.path.exists(p) for p in PROBE_PATHS}
@@ -116,6 +117,7 @@ def test_worker_sees_only_its_sandbox(spy):
     assert seen['scratch_mb'] == sandbox.SCRATCH_MB
     assert seen['home'] == '/tmp/home' and seen['cwd'] in ('/tmp', '/dev/shm')   # /tmp is a link to /dev/shm
     assert seen['oom_score_adj'] == sandbox.OOM_SCORE_ADJ, 'out of memory, the kernel would not kill the worker first'
+    assert max(seen['open_files']) <= OPEN_FILES, f'the worker may open {seen["open_files"]} files'
 
 
 def test_scratch_is_capped_shared_and_gone_with_the_worker(spy):

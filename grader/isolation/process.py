@@ -18,6 +18,7 @@ from grader.worker.loader import MODULES, SubmissionError
 
 STARTUP_SECONDS = 120.0   # for Python, NumPy (and torch) to load in a new worker, however busy the machine
 MACHINE_PROBLEM = 'a problem of the grading machine, not of the hand-in: please tell the course staff'
+SOCKET_KB = 256           # what one socket's buffers can hold here: 2,000 socket pairs, one way full, held 444 MB
 PIPE_BYTES = 1 << 20      # the pipes' buffers (Linux's default cap for a process without privileges)
 KILL_SECONDS = 60.0       # for a killed worker's processes to be gone, however busy the machine
 PF_EXITING = 0x4          # in the flags of /proc/<pid>/stat: the process has begun to exit (linux/sched.h)
@@ -162,13 +163,16 @@ class WorkerProcess:
     def _watch_memory(self, limits):
         """RLIMIT_AS bounds each process's memory, so a hand-in that starts processes could hold the limit
         many times over: while it has some, they and the worker together must stay within the limit (above
-        the worker's libraries, as grader.worker.limits counts)."""
+        the worker's libraries, as grader.worker.limits counts). Each socket counts as full buffers: what
+        it holds is the kernel's memory, in no process's count. Stops counting once over."""
         others = self.strays()
         if not others or self.python_pid is None:
             return
-        held_kb = sum(_memory_kb(pid) or 0 for pid in (self.python_pid, *others)) - self.base_kb
-        if held_kb > limits.memory_mb << 10:
-            raise _TooMuchMemory(held_kb / 1024)
+        held_kb, limit_kb = -self.base_kb, limits.memory_mb << 10
+        for pid in (self.python_pid, *others):
+            held_kb += (_memory_kb(pid) or 0) + _sockets(pid) * SOCKET_KB
+            if held_kb > limit_kb:
+                raise _TooMuchMemory(held_kb / 1024)
 
     def outgoing(self, obj):
         """Grader-side objects of this worker as the worker knows them (set by the client)."""
@@ -273,6 +277,16 @@ class _TooMuchMemory(Exception):
     def __init__(self, held_mb):
         super().__init__(f'{held_mb:.0f} MB')
         self.held_mb = held_mb
+
+
+def _sockets(pid):
+    """How many sockets process ``pid`` has open (0 if it is gone)."""
+    found = 0
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f'/proc/{pid}/fd'):
+            with contextlib.suppress(OSError):
+                found += os.readlink(f'/proc/{pid}/fd/{fd}').startswith('socket:')
+    return found
 
 
 def _memory_kb(pid):
