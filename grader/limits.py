@@ -104,8 +104,8 @@ def _reference_note(limits):
 
 def memory_message(call, limits, held_mb):
     """A sentence for a call whose processes together held more memory than the limit allows one."""
-    return (f'{call} exceeded the {limits.memory_mb} MB memory limit: the processes it started and the worker '
-            f'together held {held_mb:.0f} MB (it was stopped)')
+    return (f'{call} exceeded the {limits.memory_mb} MB memory limit: the worker and any processes it started '
+            f'held {held_mb:.0f} MB, sockets counted as full (it was stopped)')
 
 
 def death_message(call, status, limits):

@@ -18,6 +18,7 @@ from grader.worker.loader import MODULES, SubmissionError
 
 STARTUP_SECONDS = 120.0   # for Python, NumPy (and torch) to load in a new worker, however busy the machine
 MACHINE_PROBLEM = 'a problem of the grading machine, not of the hand-in: please tell the course staff'
+FEW_FILES = 256           # a worker with at most this many open files is not watched alone: 64 MB of sockets
 SOCKET_KB = 256           # what one socket's buffers can hold here: 2,000 socket pairs, one way full, held 444 MB
 PIPE_BYTES = 1 << 20      # the pipes' buffers (Linux's default cap for a process without privileges)
 KILL_SECONDS = 60.0       # for a killed worker's processes to be gone, however busy the machine
@@ -164,9 +165,12 @@ class WorkerProcess:
         """RLIMIT_AS bounds each process's memory, so a hand-in that starts processes could hold the limit
         many times over: while it has some, they and the worker together must stay within the limit (above
         the worker's libraries, as grader.worker.limits counts). Each socket counts as full buffers: what
-        it holds is the kernel's memory, in no process's count. Stops counting once over."""
+        it holds is the kernel's memory, in no process's count. Stops counting once over. A worker alone is
+        bounded by RLIMIT_AS, so it is counted only when it has many files open (sockets, maybe)."""
+        if self.python_pid is None:
+            return
         others = self.strays()
-        if not others or self.python_pid is None:
+        if not others and _open_files_room(self.python_pid) <= FEW_FILES:
             return
         held_kb, limit_kb = -self.base_kb, limits.memory_mb << 10
         for pid in (self.python_pid, *others):
@@ -277,6 +281,15 @@ class _TooMuchMemory(Exception):
     def __init__(self, held_mb):
         super().__init__(f'{held_mb:.0f} MB')
         self.held_mb = held_mb
+
+
+def _open_files_room(pid):
+    """The size of process ``pid``'s table of open files (FDSize: at least its highest open file number;
+    one short read, where counting its sockets reads every link)."""
+    with contextlib.suppress(OSError, StopIteration, ValueError, IndexError):
+        with open(f'/proc/{pid}/status') as f:
+            return int(next(line for line in f if line.startswith('FDSize:')).split()[1])
+    return 0
 
 
 def _sockets(pid):
