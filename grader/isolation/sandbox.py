@@ -50,14 +50,20 @@ def bubblewrap():
     path = shutil.which('bwrap')
     if path is None:
         return None, 'bubblewrap (bwrap) is not installed'
+    why = _fails(path)
+    return (None, f'bubblewrap could not start ({why})') if why else (path, None)
+
+
+def _fails(bwrap, *options, pass_fds=()):
+    """Why ``true`` does not run in a sandbox of bubblewrap (with ``options``) here, or None if it does."""
     try:
-        probe = subprocess.run([path, *_namespaces(), '--ro-bind', '/', '/', '--proc', '/proc', 'true'],
-                               capture_output=True, text=True, timeout=30)
+        probe = subprocess.run([bwrap, *_namespaces(), '--ro-bind', '/', '/', '--proc', '/proc', *options, 'true'],
+                               pass_fds=pass_fds, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
-        return None, f'bubblewrap could not start ({exc})'
-    if probe.returncode != 0:
-        return None, f'bubblewrap could not start ({probe.stderr.strip()[:200]})'
-    return path, None
+        return str(exc)
+    if probe.returncode == 0:
+        return None
+    return probe.stderr.strip()[:200] or f'exit code {probe.returncode}'
 
 
 def _namespaces():
@@ -246,13 +252,9 @@ def filters_calls():
     if bwrap is None or fd is None:
         return False
     try:
-        probe = subprocess.run([bwrap, *_namespaces(), '--ro-bind', '/', '/', '--proc', '/proc', '--seccomp', str(fd),
-                                'true'], pass_fds=(fd,), capture_output=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return False
+        return _fails(bwrap, '--seccomp', str(fd), pass_fds=(fd,)) is None
     finally:
         os.close(fd)
-    return probe.returncode == 0
 
 
 def _filter_pipe():

@@ -30,8 +30,8 @@ def address_space():
 
 
 def settle(torch=False):
-    """Load the libraries (torch and torchvision too when asked: a session with Q7 questions, or a hand-in
-    that imports torch), then lower the hard address-space limit for good from the memory limit plus
+    """Load the libraries (torch and torchvision too when asked: for a Q7 test, or a hand-in whose NumPy part
+    imports torch), then lower the hard address-space limit for good from the memory limit plus
     LIBRARY_ROOM to the memory limit above what is mapped now. Run at start, before any hand-in code."""
     if torch:
         try:

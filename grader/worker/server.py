@@ -261,7 +261,7 @@ def describe(exc):
 
 def main(root, rfd, wfd, link_r, link_w, side, libraries='numpy'):
     """``side``: 'course' (the reference's pieces, served over the pair) or 'submission'; ``libraries``:
-    'torch' to load torch and torchvision before serving (a session with Q7 questions)."""
+    'torch' to load torch and torchvision before serving (grader.isolation.client._wants_torch says when)."""
     fds = [int(fd) for fd in (rfd, wfd, link_r, link_w)]
     for fd in fds:
         os.set_inheritable(fd, False)
