@@ -66,6 +66,8 @@ def pytest_configure(config):
     if config.isolate:   # limits in the calibration machine's seconds, scaled to this machine's speed
         from dataclasses import replace
         config.worker_limits = replace(config.worker_limits, factor=limits.machine_factor())
+    if config.getoption('results_json') and getattr(config.option, 'numprocesses', None):
+        raise pytest.UsageError('--results-json needs one pytest process: leave out -n (pytest-xdist)')
     if config.getoption('data_dir'):
         os.environ['NN_DATA_DIR'] = os.path.abspath(config.getoption('data_dir'))
     try:
@@ -199,7 +201,7 @@ def pytest_runtest_makereport(item, call):
             report.sections.append(('What the submission printed (last 4 kB)', printed))
     outcome = _outcome(report)
     item.config.harness_ledger.record(mark.args[0], outcome)   # decides later questions' earlier pieces
-    _record({
+    _record(report, {
         'nodeid': item.nodeid,
         'question': mark.args[0],
         'weight': float(mark.kwargs.get('weight', 1)),
@@ -274,10 +276,18 @@ def _write_line(record):
     _RESULTS[0].flush()
 
 
-def _record(outcome):
+def _record(report, outcome):
     _OUTCOMES.append(outcome)
+    report.harness_outcome = outcome   # plain data: pytest-xdist carries it to the controller's table
     if _RESULTS:
         _write_line(outcome)
+
+
+def pytest_runtest_logreport(report):
+    """Under pytest-xdist (``-n``) the tests run in worker processes; the controller gathers their
+    outcomes here for the score table (``report.node``: a report that came from a worker)."""
+    if getattr(report, 'node', None) is not None and getattr(report, 'harness_outcome', None):
+        _OUTCOMES.append(report.harness_outcome)
 
 
 def pytest_sessionstart(session):

@@ -2,6 +2,9 @@
 test, no harness objects, folders or traceback frames of the harness's libraries, indices that read
 unambiguously, no meaningless relative errors, and a hint where a backwards ignores the activation's
 derivative. Checked on made-up text, on the checks themselves, and on a real grading run in the worker."""
+import subprocess
+import sys
+
 import pytest
 
 from grader import checks, paths, variants
@@ -74,3 +77,26 @@ def test_the_traceback_style_of_a_grading_run_changes_no_message(tmp_path):
     seen = [[(o['nodeid'], o['outcome'], o['message']) for o in run.outcomes] for run in (native, default)]
     assert any(outcome == 'failed' for _, outcome, _ in seen[0]), 'the variant should fail some softmax tests'
     assert seen[0] == seen[1]
+
+
+@pytest.mark.skipif(not paths.REFERENCE.is_dir(), reason='needs the reference solution')
+def test_the_score_table_is_the_same_with_pytest_xdist(tmp_path):
+    """A student (and CI, on the reference) may spread the tests over processes with ``-n``: the score
+    table pytest prints at the end then gathers every process's outcomes, and reads as it does in one
+    process; a results file, which only one process can write, is refused with a usage error."""
+    folder = variants.materialize(variants.by_name('softmax-no-shift'), tmp_path / 'handin')
+
+    def table(*args):
+        proc = subprocess.run([sys.executable, '-m', 'pytest', 'tests', f'--impl={folder}', '-m', 'q2_2_2 or q2_2_3',
+                               '-p', 'no:cacheprovider', *args], cwd=paths.ROOT, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]   # some tests failed
+        lines = proc.stdout[proc.stdout.index('score for'):].splitlines()
+        return lines[:next(i for i, line in enumerate(lines) if line.startswith('total')) + 1]
+    one = table()
+    total = one[-1].split()   # total  <score> / 6
+    assert total[0] == 'total' and 3 <= float(total[1]) < 6 and total[3] == '6', one
+    assert table('-n', '2') == one
+    refused = subprocess.run([sys.executable, '-m', 'pytest', 'tests', '-n', '2', '--results-json', str(tmp_path / 'r'),
+                              '-p', 'no:cacheprovider'], cwd=paths.ROOT, capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 4 and '--results-json needs one pytest process' in refused.stderr, refused.stderr
