@@ -86,10 +86,13 @@ def test_the_score_table_is_the_same_with_pytest_xdist(tmp_path):
     process; a results file, which only one process can write, is refused with a usage error."""
     folder = variants.materialize(variants.by_name('softmax-no-shift'), tmp_path / 'handin')
 
-    def table(*args):
-        proc = subprocess.run([sys.executable, '-m', 'pytest', 'tests', f'--impl={folder}', '-m', 'q2_2_2 or q2_2_3',
+    def pytest_run(*args):
+        return subprocess.run([sys.executable, '-m', 'pytest', 'tests', f'--impl={folder}', '-m', 'q2_2_2 or q2_2_3',
                                '-p', 'no:cacheprovider', *args], cwd=paths.ROOT, capture_output=True, text=True,
                               timeout=600)
+
+    def table(*args):
+        proc = pytest_run(*args)
         assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]   # some tests failed
         lines = proc.stdout[proc.stdout.index('score for'):].splitlines()
         return lines[:next(i for i, line in enumerate(lines) if line.startswith('total')) + 1]
@@ -97,6 +100,5 @@ def test_the_score_table_is_the_same_with_pytest_xdist(tmp_path):
     total = one[-1].split()   # total  <score> / 6
     assert total[0] == 'total' and 3 <= float(total[1]) < 6 and total[3] == '6', one
     assert table('-n', '2') == one
-    refused = subprocess.run([sys.executable, '-m', 'pytest', 'tests', '-n', '2', '--results-json', str(tmp_path / 'r'),
-                              '-p', 'no:cacheprovider'], cwd=paths.ROOT, capture_output=True, text=True, timeout=600)
+    refused = pytest_run('-n', '2', '--results-json', str(tmp_path / 'r'))
     assert refused.returncode == 4 and '--results-json needs one pytest process' in refused.stderr, refused.stderr
