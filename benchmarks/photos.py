@@ -12,6 +12,10 @@ wrong, from an alignment of the page as read with its text.
   NN_DATA_DIR=../shared/data python benchmarks/photos.py --sheet crops.png
                         # and a figure: per character, the crops the reference cuts from the photos
                         # beside samples of the shipped stand-in (derived from the photos: not shipped)
+  NN_DATA_DIR=../shared/data python benchmarks/photos.py --recipe 3 --seeds 7 \
+      --add-faces truetype/tomsontalks/TomsonTalks.ttf,truetype/nanum/NanumPen.ttf,truetype/nanum/NanumBrush.ttf
+                        # and the MLP trained on the stand-in drawn from the shipped faces plus three
+                        # (apt-get install fonts-tomsontalks fonts-nanum-extra)
 
 With ``--recipe N`` the stand-in is drawn again with recipe N of grader/datasets/glyphs.py (same seed and
 sizes as the shipped one; the shipped file itself if it was drawn with N; drawing needs the fonts) into a
@@ -36,7 +40,7 @@ os.environ.update(ONE_THREAD)   # before NumPy loads: the same figures on any nu
 import numpy as np  # noqa: E402
 
 from grader import evaluate, fixtures  # noqa: E402
-from grader.datasets import glyphs, location, nist36, pages  # noqa: E402
+from grader.datasets import fonts, glyphs, location, nist36, pages  # noqa: E402
 from grader.fixtures import q4 as q4_fixtures  # noqa: E402
 from grader.impl import reference_module  # noqa: E402
 
@@ -122,17 +126,31 @@ def sheet(path, photos, per=6):
     print(f'wrote {path}: {len(crops)} characters, real crops (left) beside stand-in samples (right)')
 
 
-def stand_in(version, folder):
-    """(train, valid) of the NIST36 stand-in drawn with glyph recipe ``version``: the shipped one if it
-    was drawn with it, else drawn again (same seed and sizes) into ``folder``."""
-    if version == nist36.RECIPE.version:
+def stand_in(version, folder, added=()):
+    """(train, valid) of the NIST36 stand-in drawn with glyph recipe ``version`` from the shipped set's
+    faces plus ``added``: the shipped one if that is how it was drawn, else drawn again (same seed and
+    sizes) into ``folder``."""
+    if version == nist36.RECIPE.version and not added:
         path = location.generated(nist36.NAME) / nist36.FILE
         print(f'NIST36 stand-in, recipe {version}: the shipped one', flush=True)
     else:
         nist36.RECIPE = glyphs.RECIPES[version]
-        (path, _), seconds = nist36.generate(folder)
-        print(f'NIST36 stand-in, recipe {version}: drawn in {seconds:.0f} s', flush=True)
+        face_list = fonts.require(nist36.CLASSES) + list(added)
+        (path, _), seconds = nist36.generate(folder, face_list=face_list)
+        print(f'NIST36 stand-in, recipe {version}, {len(face_list)} faces: drawn in {seconds:.0f} s', flush=True)
     return nist36.read(path, 'train'), nist36.read(path, 'valid')
+
+
+def added_faces(spec):
+    """The faces of --add-faces (paths under /usr/share/fonts, comma-separated), each checked to draw
+    every NIST36 character; exits naming the first that does not."""
+    added = [face for face in (spec or '').split(',') if face]
+    for face in added:
+        if face in fonts.installed() or not fonts.face_path(face).is_file():
+            sys.exit(f'--add-faces: {face} is not a font file under {fonts.FONT_DIR} that the shipped set lacks')
+        if not fonts.covers(face, nist36.CLASSES):
+            sys.exit(f'--add-faces: {face} does not draw every one of {nist36.CLASSES}')
+    return added
 
 
 def trained(train, valid, seed):
@@ -152,11 +170,17 @@ def main():
     parser.add_argument('--seeds', type=int, default=1,
                         help=f'with --recipe: train from this many seeds ({q4_fixtures.SEED}, {q4_fixtures.SEED + 1}, '
                              '...) and summarise the spread: on one photo it is wide, so one seed says little')
+    parser.add_argument('--add-faces', metavar='FONTS',
+                        help='with --recipe: draw the stand-in from the shipped faces plus these (font files under '
+                             '/usr/share/fonts, comma-separated, e.g. truetype/nanum/NanumPen.ttf)')
     parser.add_argument('--sheet', metavar='PNG', help="also write real crops beside stand-in samples to PNG")
     parser.add_argument('--emnist', type=int, metavar='SEEDS', default=0,
                         help="also train the reference EMNIST CNN as Q7.1.4's test does, from SEEDS seeds (the "
                              "test's first), and read the photos with it (needs torch)")
     args = parser.parse_args()
+    if args.add_faces and args.recipe is None:
+        parser.error('--add-faces needs --recipe N (the recipe to draw the stand-in with)')
+    added = added_faces(args.add_faces)
     photos = pages.real_pages()
     if not photos:
         sys.exit('no real page photos: set NN_DATA_DIR to a folder with images/truth.json (../shared/data)')
@@ -172,13 +196,14 @@ def main():
     if args.recipe is None:
         return
     with tempfile.TemporaryDirectory(prefix='nn-photos-') as folder:
-        train, valid = stand_in(args.recipe, folder)
+        train, valid = stand_in(args.recipe, folder, added)
+    drawn = f'recipe {args.recipe}' + (f' + {len(added)} faces' if added else '')
     runs = []
     for seed in range(q4_fixtures.SEED, q4_fixtures.SEED + max(1, args.seeds)):
-        runs.append(report(f'weights trained on recipe {args.recipe}, seed {seed}',
-                           mlp_reader(trained(train, valid, seed)), photos))
+        runs.append(report(f'weights trained on {drawn}, seed {seed}', mlp_reader(trained(train, valid, seed)),
+                           photos))
     if len(runs) > 1:
-        spread(f'recipe {args.recipe}', runs)
+        spread(drawn, runs)
 
 
 if __name__ == '__main__':

@@ -177,12 +177,13 @@ def samples(split, indices, seed=SEED, strength=STRENGTH, face_list=None, proces
     return out
 
 
-def generate(folder=None, seed=SEED, strength=STRENGTH, processes=None):
-    """Render the stand-in into folder (default fixtures/data/nist36): nist36.npz, manifest.json."""
+def generate(folder=None, seed=SEED, strength=STRENGTH, processes=None, face_list=None):
+    """Render the stand-in into folder (default fixtures/data/nist36): nist36.npz, manifest.json.
+    ``face_list``: other faces than the shipped set's (a trial, benchmarks/photos.py --add-faces)."""
     from grader.datasets import fonts, manifest
     from grader.npzio import save_npz
     folder = Path(folder or location.generated(NAME))
-    face_list = fonts.require(CLASSES)
+    face_list = face_list or fonts.require(CLASSES)
     arrays, start = {}, time.perf_counter()
     for split in SPLITS:
         labels = plan(split, seed)
