@@ -146,8 +146,10 @@ def added_faces(spec):
     every NIST36 character; exits naming the first that does not."""
     added = [face for face in (spec or '').split(',') if face]
     for face in added:
-        if face in fonts.installed() or not fonts.face_path(face).is_file():
-            sys.exit(f'--add-faces: {face} is not a font file under {fonts.FONT_DIR} that the shipped set lacks')
+        if face in fonts.installed():
+            sys.exit(f'--add-faces: {face} is one of the shipped set\'s faces already')
+        if not fonts.face_path(face).is_file():
+            sys.exit(f'--add-faces: no font file {fonts.face_path(face)}')
         if not fonts.covers(face, nist36.CLASSES):
             sys.exit(f'--add-faces: {face} does not draw every one of {nist36.CLASSES}')
     return added
